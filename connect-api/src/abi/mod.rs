@@ -1,0 +1,360 @@
+//! The stable ABI between the runtime and plugin libraries (`.so`), on `abi_stable`.
+//!
+//! Each plugin library exports one root module, [`PluginModule`], whose `plugins` function lists the library's
+//! plugins ([`PluginDescriptor`]: class name, version, configuration definition and factories). Connector and task
+//! instances cross the boundary as `#[sabi_trait]` objects ([`FfiConnector`], [`FfiSourceTask`], [`FfiSinkTask`]);
+//! the runtime's contexts cross the other way ([`ConnectorContextApi`], [`SourceTaskContextApi`],
+//! [`SinkTaskContextApi`]). Records are `StableAbi` and move across without conversion.
+//!
+//! Plugin authors never touch this module: they implement the traits of [`crate::connector`] and list their
+//! connectors with [`crate::export_plugins!`], which generates the adapters. Every adapter method runs inside
+//! [`crate::panic::guard`], so a panic in a plugin becomes an error instead of aborting the worker. Built-in
+//! connectors of the runtime go through the very same adapters, without dlopen.
+
+// The code `abi_stable` generates for `#[sabi_trait]` and prefix types trips these lints.
+#![allow(non_local_definitions, non_camel_case_types)]
+
+mod adapters;
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RArc, RBox, ROption, RResult, RString, RVec};
+use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
+
+pub use adapters::{sink_descriptor, source_descriptor};
+
+use crate::error::ConnectError;
+use crate::record::{
+    RecordMetadata, SinkRecord, SourceMap, SourceRecord, TopicPartition, TopicPartitionOffset,
+};
+
+#[doc(hidden)]
+pub mod __private {
+    //! Re-exports used by [`crate::export_plugins!`]; not a public API.
+    pub use abi_stable::library::{
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
+    };
+    pub use abi_stable::prefix_type::PrefixTypeTrait;
+    pub use abi_stable::std_types::{RResult, RVec};
+}
+
+/// The version of connect-api the runtime or plugin was built with; plugins and runtime must agree on it
+/// (same major version, and for 0.x the same minor version).
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Checks that a plugin built with connect-api `plugin_version` can be loaded by a runtime built with
+/// [`API_VERSION`]; the error says why not.
+///
+/// ```
+/// use connect_api::abi::{check_api_version, API_VERSION};
+/// assert!(check_api_version(API_VERSION).is_ok());
+/// assert!(check_api_version("99.0.0").is_err());
+/// ```
+pub fn check_api_version(plugin_version: &str) -> Result<(), String> {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    let ours = parse(API_VERSION).ok_or("this runtime has an unparsable connect-api version")?;
+    let theirs = parse(plugin_version).ok_or_else(|| {
+        format!("the plugin's connect-api version \"{plugin_version}\" cannot be parsed")
+    })?;
+    let compatible = ours.0 == theirs.0 && (ours.0 != 0 || ours.1 == theirs.1);
+    if compatible {
+        Ok(())
+    } else {
+        Err(format!(
+            "built with connect-api {plugin_version}, but this worker uses connect-api {API_VERSION}; rebuild the plugin against connect-api {}.{}",
+            ours.0, ours.1
+        ))
+    }
+}
+
+/// One configuration property in ABI form.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq, Eq)]
+pub struct ConfigEntry {
+    /// The key.
+    pub key: RString,
+    /// The value.
+    pub value: RString,
+}
+
+/// Configuration properties in ABI form.
+pub type RConfig = RVec<ConfigEntry>;
+
+/// A record acknowledged by Kafka (or dropped, with no metadata), handed back to its source task.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug)]
+pub struct AckedRecord {
+    /// The record as the task returned it from `poll`.
+    pub record: SourceRecord,
+    /// Where it was written; none when it was dropped before reaching Kafka.
+    pub metadata: ROption<RecordMetadata>,
+}
+
+// ---- Runtime-implemented contexts, called by plugins ----
+
+/// Implemented by the runtime: what a connector may ask of it.
+#[sabi_trait]
+pub trait ConnectorContextApi: Send + Sync {
+    /// See [`crate::ConnectorContext::request_task_reconfiguration`].
+    fn request_task_reconfiguration(&self);
+
+    /// See [`crate::ConnectorContext::raise_error`].
+    #[sabi(last_prefix_field)]
+    fn raise_error(&self, error: ConnectError);
+}
+
+/// Implemented by the runtime: offsets and configuration for a source task.
+#[sabi_trait]
+pub trait SourceTaskContextApi: Send + Sync {
+    /// The stored offset of a source partition.
+    fn offset(&self, partition: &SourceMap) -> ROption<SourceMap>;
+
+    /// The task configuration.
+    #[sabi(last_prefix_field)]
+    fn config(&self) -> RConfig;
+}
+
+/// Implemented by the runtime: consumer control for a sink task.
+#[sabi_trait]
+pub trait SinkTaskContextApi: Send + Sync {
+    /// The assigned partitions.
+    fn assignment(&self) -> RVec<TopicPartition>;
+    /// Pauses partitions.
+    fn pause(&self, partitions: RVec<TopicPartition>);
+    /// Resumes partitions.
+    fn resume(&self, partitions: RVec<TopicPartition>);
+    /// Requests consumer seeks.
+    fn reset_offsets(&self, offsets: RVec<TopicPartitionOffset>);
+    /// Sets the retry backoff.
+    fn timeout(&self, timeout_ms: i64);
+    /// Requests an offset commit.
+    fn request_commit(&self);
+    /// The task configuration.
+    #[sabi(last_prefix_field)]
+    fn config(&self) -> RConfig;
+}
+
+/// A runtime connector context as it crosses the boundary.
+pub type ConnectorContextBox = ConnectorContextApi_TO<'static, RArc<()>>;
+/// A runtime source task context as it crosses the boundary.
+pub type SourceTaskContextBox = SourceTaskContextApi_TO<'static, RArc<()>>;
+/// A runtime sink task context as it crosses the boundary.
+pub type SinkTaskContextBox = SinkTaskContextApi_TO<'static, RArc<()>>;
+
+// ---- Plugin-implemented objects, called by the runtime ----
+
+/// A connector instance (source or sink) as the runtime sees it.
+#[sabi_trait]
+pub trait FfiConnector: Send {
+    /// Starts the connector.
+    fn start(&mut self, context: ConnectorContextBox, config: RConfig)
+        -> RResult<(), ConnectError>;
+    /// Generates task configurations.
+    fn task_configs(&mut self, max_tasks: u32) -> RResult<RVec<RConfig>, ConnectError>;
+    /// Stops the connector.
+    fn stop(&mut self) -> RResult<(), ConnectError>;
+    /// Validates a configuration; the result is a JSON array of [`crate::config::ConfigValueInfo`].
+    #[sabi(last_prefix_field)]
+    fn validate(&self, config: RConfig) -> RResult<RString, ConnectError>;
+}
+
+/// A source task instance as the runtime sees it.
+#[sabi_trait]
+pub trait FfiSourceTask: Send {
+    /// Starts the task.
+    fn start(
+        &mut self,
+        context: SourceTaskContextBox,
+        config: RConfig,
+    ) -> RResult<(), ConnectError>;
+    /// Polls a batch.
+    fn poll(&mut self) -> RResult<RVec<SourceRecord>, ConnectError>;
+    /// Offsets were committed.
+    fn commit(&mut self) -> RResult<(), ConnectError>;
+    /// Records were acknowledged, in poll order.
+    fn commit_records(&mut self, records: RVec<AckedRecord>) -> RResult<(), ConnectError>;
+    /// Stops the task.
+    #[sabi(last_prefix_field)]
+    fn stop(&mut self) -> RResult<(), ConnectError>;
+}
+
+/// A sink task instance as the runtime sees it.
+#[sabi_trait]
+pub trait FfiSinkTask: Send {
+    /// Starts the task.
+    fn start(&mut self, context: SinkTaskContextBox, config: RConfig) -> RResult<(), ConnectError>;
+    /// Partitions assigned.
+    fn open(&mut self, partitions: RVec<TopicPartition>) -> RResult<(), ConnectError>;
+    /// Partitions revoked.
+    fn close(&mut self, partitions: RVec<TopicPartition>) -> RResult<(), ConnectError>;
+    /// Delivers a batch.
+    fn put(&mut self, records: RVec<SinkRecord>) -> RResult<(), ConnectError>;
+    /// Flushes and chooses the offsets to commit.
+    fn pre_commit(
+        &mut self,
+        offsets: RVec<TopicPartitionOffset>,
+    ) -> RResult<RVec<TopicPartitionOffset>, ConnectError>;
+    /// Stops the task.
+    #[sabi(last_prefix_field)]
+    fn stop(&mut self) -> RResult<(), ConnectError>;
+}
+
+/// A connector instance crossing the boundary.
+pub type FfiConnectorBox = FfiConnector_TO<'static, RBox<()>>;
+/// A source task instance crossing the boundary.
+pub type FfiSourceTaskBox = FfiSourceTask_TO<'static, RBox<()>>;
+/// A sink task instance crossing the boundary.
+pub type FfiSinkTaskBox = FfiSinkTask_TO<'static, RBox<()>>;
+
+/// The kind of a plugin.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PluginKind {
+    /// A source connector.
+    Source,
+    /// A sink connector.
+    Sink,
+}
+
+impl PluginKind {
+    /// `source` or `sink`, as the REST API names connector types.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Source => "source",
+            PluginKind::Sink => "sink",
+        }
+    }
+}
+
+/// How to instantiate a plugin's connector and tasks.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy)]
+pub enum PluginFactory {
+    /// A source connector and its task.
+    Source {
+        /// Creates the connector.
+        connector: extern "C" fn() -> RResult<FfiConnectorBox, ConnectError>,
+        /// Creates a task.
+        task: extern "C" fn() -> RResult<FfiSourceTaskBox, ConnectError>,
+    },
+    /// A sink connector and its task.
+    Sink {
+        /// Creates the connector.
+        connector: extern "C" fn() -> RResult<FfiConnectorBox, ConnectError>,
+        /// Creates a task.
+        task: extern "C" fn() -> RResult<FfiSinkTaskBox, ConnectError>,
+    },
+}
+
+/// One plugin of a library.
+#[repr(C)]
+#[derive(StableAbi, Clone)]
+pub struct PluginDescriptor {
+    /// The class name users put in `connector.class`, e.g. `org.apache.kafka.connect.file.FileStreamSourceConnector`.
+    pub class: RString,
+    /// The plugin's version.
+    pub version: RString,
+    /// The plugin's [`crate::config::ConfigDef`] as JSON.
+    pub config_def: RString,
+    /// The factories.
+    pub factory: PluginFactory,
+}
+
+impl PluginDescriptor {
+    /// Whether this is a source or a sink connector.
+    pub fn kind(&self) -> PluginKind {
+        match self.factory {
+            PluginFactory::Source { .. } => PluginKind::Source,
+            PluginFactory::Sink { .. } => PluginKind::Sink,
+        }
+    }
+}
+
+/// The root module every plugin library exports.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModule_Ref, prefix_fields = PluginModule_Prefix)))]
+#[sabi(missing_field(panic))]
+pub struct PluginModule {
+    /// Lists the plugins of the library.
+    #[sabi(last_prefix_field)]
+    pub plugins: extern "C" fn() -> RResult<RVec<PluginDescriptor>, ConnectError>,
+}
+
+impl RootModule for PluginModule_Ref {
+    declare_root_module_statics! {PluginModule_Ref}
+    const BASE_NAME: &'static str = "connect_plugin";
+    const NAME: &'static str = "connect-rs plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// Lists the connectors of a plugin library and exports its root module. Use it once, at the crate root of a
+/// `cdylib` crate; each entry is `source` or `sink`, the class name users put in `connector.class`, and the
+/// connector type (which implements [`crate::SourceConnector`] or [`crate::SinkConnector`] and `Default`).
+///
+/// ```ignore
+/// connect_api::export_plugins! {
+///     source "com.example.CounterSourceConnector" => CounterConnector,
+///     sink "com.example.LogSinkConnector" => LogConnector,
+/// }
+/// ```
+#[macro_export]
+macro_rules! export_plugins {
+    ($($kind:ident $class:literal => $ty:ty),+ $(,)?) => {
+        #[doc(hidden)]
+        pub extern "C" fn __connect_plugins() -> $crate::abi::__private::RResult<
+            $crate::abi::__private::RVec<$crate::abi::PluginDescriptor>,
+            $crate::ConnectError,
+        > {
+            let list = || -> $crate::Result<$crate::abi::__private::RVec<$crate::abi::PluginDescriptor>> {
+                let mut out = $crate::abi::__private::RVec::new();
+                $( out.push($crate::export_plugins!(@descriptor $kind $class $ty)?); )+
+                Ok(out)
+            };
+            list().into()
+        }
+
+        #[doc(hidden)]
+        pub fn __connect_plugin_module() -> $crate::abi::PluginModule_Ref {
+            use $crate::abi::__private::PrefixTypeTrait;
+            $crate::abi::PluginModule { plugins: __connect_plugins }.leak_into_prefix()
+        }
+
+        // The symbol abi_stable's loader looks up (`abi_stable::library::ROOT_MODULE_LOADER_NAME`); written out
+        // here so that plugin crates need no direct dependency on abi_stable. A unit test pins the name.
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        #[allow(non_upper_case_globals)]
+        pub static _1as_0lib_1header_0root_bmodule_bloader: $crate::abi::__private::LibHeader = {
+            pub extern "C" fn __connect_erased_module() -> $crate::abi::__private::RootModuleResult {
+                $crate::abi::__private::__call_root_module_loader(__connect_plugin_module)
+            }
+            unsafe {
+                $crate::abi::__private::LibHeader::from_constructor::<$crate::abi::PluginModule_Ref>(
+                    __connect_erased_module,
+                    $crate::abi::__private::CheckTypeLayout::Yes,
+                )
+            }
+        };
+    };
+    (@descriptor source $class:literal $ty:ty) => {
+        $crate::abi::source_descriptor::<$ty>($class)
+    };
+    (@descriptor sink $class:literal $ty:ty) => {
+        $crate::abi::sink_descriptor::<$ty>($class)
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exported_symbol_is_the_one_abi_stable_looks_up() {
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
+}
