@@ -196,6 +196,11 @@ impl Schema {
         SchemaBuilder::new(schema_type).build()
     }
 
+    /// Whether both are the very same schema object (a cheap identity check, for caches keyed by schema).
+    pub fn ptr_eq(&self, other: &Schema) -> bool {
+        std::ptr::eq(&*self.data, &*other.data)
+    }
+
     /// The type of the values.
     pub fn schema_type(&self) -> SchemaType {
         self.data.schema_type
@@ -349,7 +354,7 @@ impl Schema {
 
 impl PartialEq for Schema {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(&*self.data, &*other.data) || *self.data == *other.data
+        self.ptr_eq(other) || *self.data == *other.data
     }
 }
 
