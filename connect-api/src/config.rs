@@ -157,7 +157,7 @@ impl Validator {
             }
             (Validator::OneOf(options), v) => {
                 let s = v.to_string();
-                if options.iter().any(|o| *o == s) {
+                if options.contains(&s) {
                     Ok(())
                 } else {
                     Err(format!("String must be one of: {}", options.join(", ")))

@@ -99,7 +99,8 @@ impl Struct {
 }
 
 impl fmt::Display for Struct {
-    /// Java's `Struct.toString`: `Struct{a=1,b=x}`, null fields left out.
+    /// Java's `Struct.toString`: `Struct{a=1,b=x}`, null fields left out, decimals as numbers. Date, Time and
+    /// Timestamp fields show their number (Java shows a `java.util.Date` in the JVM's time zone).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Struct{")?;
         let mut first = true;
@@ -112,7 +113,19 @@ impl fmt::Display for Struct {
                 f.write_str(",")?;
             }
             first = false;
-            write!(f, "{}={}", field.name(), value)?;
+            match (value, field.schema().name()) {
+                // Java holds a BigDecimal there and prints its toString.
+                (Value::Bytes(bytes), Some(crate::data::logical::Decimal::LOGICAL_NAME)) => {
+                    let scale = crate::data::logical::Decimal::scale(field.schema()).unwrap_or(0);
+                    write!(
+                        f,
+                        "{}={}",
+                        field.name(),
+                        crate::data::logical::Decimal::to_java_string(bytes, scale)
+                    )?
+                }
+                _ => write!(f, "{}={}", field.name(), value)?,
+            }
         }
         f.write_str("}")
     }

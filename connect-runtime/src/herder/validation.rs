@@ -1,0 +1,82 @@
+//! Validating a connector configuration: the framework keys plus the connector's own rules, merged into one
+//! report in the shape of Kafka Connect's `ConfigInfos` (the REST `validate` body).
+
+use std::sync::Arc;
+
+use connect_api::config::{ConfigInfos, ConfigValueInfo};
+use connect_api::Config;
+
+use crate::config::{connector_config_def, validate_framework_keys};
+use crate::plugins::{Plugin, PluginRegistry};
+
+/// Why a connector configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidConnector {
+    /// `connector.class` is missing.
+    #[error("connector.class: Missing required configuration \"connector.class\" which has no default value.")]
+    MissingClass,
+    /// No plugin matches `connector.class`.
+    #[error("connector.class: {0}")]
+    UnknownClass(#[from] crate::plugins::UnknownPlugin),
+    /// The connector could not be instantiated to validate its configuration.
+    #[error("connector.class: cannot instantiate {class}: {message}")]
+    Instantiation {
+        /// The class.
+        class: String,
+        /// Why.
+        message: String,
+    },
+    /// Keys are invalid.
+    #[error("Connector configuration is invalid and contains the following {} error(s):\n{}", .0.error_count, .0.error_messages().join("\n"))]
+    Invalid(ConfigInfos),
+}
+
+/// Validates `props` and returns the connector's plugin with the full report (which may hold errors).
+pub fn validate(
+    registry: &PluginRegistry,
+    props: &Config,
+) -> Result<(Arc<Plugin>, ConfigInfos), InvalidConnector> {
+    let class = props
+        .get("connector.class")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .ok_or(InvalidConnector::MissingClass)?;
+    let plugin = registry.resolve(class)?;
+    let connector = plugin
+        .new_connector()
+        .map_err(|e| InvalidConnector::Instantiation {
+            class: plugin.class().to_string(),
+            message: e.to_string(),
+        })?;
+    let own = connector
+        .validate(props)
+        .map_err(|e| InvalidConnector::Instantiation {
+            class: plugin.class().to_string(),
+            message: e.to_string(),
+        })?;
+    let framework = validate_framework_keys(plugin.kind(), props);
+    // The connector's own definition wins over the framework's on a clash, as in Kafka Connect.
+    let mut values: Vec<ConfigValueInfo> = framework
+        .into_iter()
+        .filter(|f| !own.iter().any(|o| o.name == f.name))
+        .collect();
+    values.extend(own);
+    let def = plugin
+        .config_def()
+        .clone()
+        .merge_missing(&connector_config_def(plugin.kind()));
+    let report = ConfigInfos::new(plugin.class(), &def, values);
+    Ok((plugin, report))
+}
+
+/// Validates `props` and refuses a configuration with errors.
+pub fn require_valid(
+    registry: &PluginRegistry,
+    props: &Config,
+) -> Result<Arc<Plugin>, InvalidConnector> {
+    let (plugin, report) = validate(registry, props)?;
+    if report.error_count > 0 {
+        return Err(InvalidConnector::Invalid(report));
+    }
+    Ok(plugin)
+}

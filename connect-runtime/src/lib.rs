@@ -1,0 +1,17 @@
+//! # connect-runtime
+//!
+//! The connect-rs worker: loads connector plugins, runs their tasks on the Kafka data path, and keeps their
+//! offsets and statuses. The `connect` binary (`main.rs`) only parses arguments and calls [`cli`].
+//!
+//! - [`plugins`]: discovery in `plugin.path`, loading `.so` files, the registry of built-ins and plugins;
+//! - [`worker`]: task threads, the source and sink loops, converters, statuses;
+//! - [`herder`]: what runs (standalone now; distributed later);
+//! - [`storage`]: offset stores;
+//! - [`config`]: worker and connector configuration files.
+
+pub mod cli;
+pub mod config;
+pub mod herder;
+pub mod plugins;
+pub mod storage;
+pub mod worker;

@@ -1,0 +1,72 @@
+//! The `connect` command: parses arguments and starts the requested mode.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A Kafka Connect-compatible worker.
+#[derive(Parser)]
+#[command(name = "connect", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run connectors in one process, offsets in a local file.
+    Standalone {
+        /// The worker configuration (.properties).
+        worker: PathBuf,
+        /// Connector configurations (.properties or .json).
+        #[arg(required = true)]
+        connectors: Vec<PathBuf>,
+    },
+    /// Inspect plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// List the connectors found in the plugin path and the built-in ones.
+    List {
+        /// Comma-separated plugin directories (default: ./plugins).
+        #[arg(long)]
+        plugin_path: Option<String>,
+        /// Read plugin.path from this worker configuration instead.
+        #[arg(long, conflicts_with = "plugin_path")]
+        worker_config: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    connect_runtime::cli::init_logging();
+    let result = match cli.command {
+        Command::Standalone { worker, connectors } => {
+            connect_runtime::cli::standalone::run(&worker, &connectors)
+        }
+        Command::Plugins {
+            command:
+                PluginsCommand::List {
+                    plugin_path,
+                    worker_config,
+                    json,
+                },
+        } => connect_runtime::cli::plugins::list(plugin_path, worker_config, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

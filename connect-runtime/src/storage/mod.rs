@@ -1,0 +1,45 @@
+//! Where the worker keeps state: source offsets (a file in standalone mode; Kafka topics in distributed mode).
+//!
+//! Offsets are stored in Kafka Connect's format: key `["<connector>",{<source partition>}]`, value
+//! `{<source offset>}`, both JSON. Lookups match on the parsed key (the partition map with sorted keys), never on
+//! raw bytes, so offsets written by other workers with a different key order are found.
+
+mod file;
+mod offsets;
+
+pub use file::FileOffsetStore;
+pub use offsets::{
+    offset_key, parse_offset_key, source_map_from_json, source_map_to_json, OffsetKey,
+};
+
+use connect_api::SourceMap;
+
+/// A storage failure, with the file or topic concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Reading or writing the backing file failed.
+    #[error("offset file {path}: {message}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// An offset or partition that cannot be stored in Kafka Connect's format.
+    #[error("connector {connector}: {message}")]
+    Format {
+        /// The connector.
+        connector: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Source offsets of every connector on this worker.
+pub trait OffsetStore: Send + Sync {
+    /// The committed offset of `partition` for `connector`.
+    fn get(&self, connector: &str, partition: &SourceMap) -> Option<SourceMap>;
+
+    /// Stores offsets (partition, offset) of `connector` durably and atomically: all or none.
+    fn put(&self, connector: &str, offsets: &[(SourceMap, SourceMap)]) -> Result<(), StorageError>;
+}

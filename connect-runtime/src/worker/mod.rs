@@ -1,0 +1,269 @@
+//! The worker: runs connector tasks, each on its own thread, and records their states.
+//!
+//! Plugin code only ever runs on a task's own thread (or the herder's, for connectors), never on an async
+//! runtime thread. A failing or panicking task is marked FAILED with its trace; nothing it does stops the
+//! worker or the other tasks.
+
+pub mod converters;
+pub mod kafka;
+pub(crate) mod sink;
+pub(crate) mod source;
+pub mod status;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use connect_api::abi::PluginKind;
+use connect_api::{Config, ConnectError};
+
+use crate::config::{ConverterSpec, WorkerConfig};
+use crate::plugins::{config_to_abi, Plugin};
+use crate::storage::OffsetStore;
+use converters::{new_converter, new_header_converter, Converter, HeaderConverter};
+use sink::{SinkTaskRun, Subscription, WorkerSinkTask};
+use source::{HostSourceContext, SourceTaskRun, WorkerSourceTask};
+use status::{State, StatusBoard, StatusKey, TaskId};
+
+/// A running task: signal it to stop, then wait for it.
+pub struct TaskHandle {
+    id: TaskId,
+    stop: Arc<AtomicBool>,
+    done: mpsc::Receiver<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TaskHandle {
+    /// The task's id.
+    pub fn id(&self) -> &TaskId {
+        &self.id
+    }
+
+    /// Asks the task to stop after its current `poll`/`put`.
+    pub fn signal_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+
+    /// Waits up to `timeout` for the task to finish; `false` if it did not (it is then abandoned, as Kafka
+    /// Connect abandons a task that ignores `task.shutdown.graceful.timeout.ms`).
+    pub fn wait(mut self, timeout: Duration) -> bool {
+        match self.done.recv_timeout(timeout) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if let Some(thread) = self.thread.take() {
+                    let _ = thread.join();
+                }
+                true
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                tracing::error!("Graceful stop of task {} failed.", self.id);
+                false
+            }
+        }
+    }
+}
+
+/// Runs tasks for the herder.
+pub struct Worker {
+    config: Arc<WorkerConfig>,
+    offsets: Arc<dyn OffsetStore>,
+    status: Arc<StatusBoard>,
+}
+
+impl Worker {
+    /// A worker with its configuration, offset store and status board.
+    pub fn new(
+        config: Arc<WorkerConfig>,
+        offsets: Arc<dyn OffsetStore>,
+        status: Arc<StatusBoard>,
+    ) -> Self {
+        Worker {
+            config,
+            offsets,
+            status,
+        }
+    }
+
+    /// The worker configuration.
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// The status board.
+    pub fn status(&self) -> &Arc<StatusBoard> {
+        &self.status
+    }
+
+    /// Starts task `id` of a connector on its own thread. Errors before the thread starts (bad converter
+    /// settings) are returned and recorded as FAILED; later failures are recorded by the task thread.
+    pub fn start_task(
+        &self,
+        id: TaskId,
+        plugin: Arc<Plugin>,
+        connector_props: &Config,
+        mut task_config: Config,
+    ) -> Result<TaskHandle, ConnectError> {
+        let key = StatusKey::Task(id.clone());
+        let prepared = self.converters(connector_props).inspect_err(|e| {
+            self.status
+                .set(key.clone(), State::Failed, Some(e.status_trace()))
+        })?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done_tx, done_rx) = mpsc::channel();
+        let job: Box<dyn FnOnce() -> Result<(), ConnectError> + Send> = match plugin.kind() {
+            PluginKind::Source => {
+                self.source_job(id.clone(), plugin, task_config, prepared, stop.clone())
+            }
+            PluginKind::Sink => {
+                for key in ["topics", "topics.regex"] {
+                    if let Some(v) = connector_props.get(key) {
+                        task_config
+                            .entry(key.to_string())
+                            .or_insert_with(|| v.clone());
+                    }
+                }
+                self.sink_job(
+                    id.clone(),
+                    plugin,
+                    connector_props,
+                    task_config,
+                    prepared,
+                    stop.clone(),
+                )
+            }
+        };
+        let status = self.status.clone();
+        let thread_id = id.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("task-{id}"))
+            .spawn(move || {
+                let span = tracing::info_span!("task", connector = %thread_id.connector, task = thread_id.task);
+                let _entered = span.enter();
+                let key = StatusKey::Task(thread_id.clone());
+                match job() {
+                    Ok(()) => status.set(key, State::Unassigned, None),
+                    Err(err) => status.set(key, State::Failed, Some(err.status_trace())),
+                }
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| ConnectError::new(format!("cannot start a thread for task {id}: {e}")))?;
+        Ok(TaskHandle {
+            id,
+            stop,
+            done: done_rx,
+            thread: Some(thread),
+        })
+    }
+
+    fn converters(&self, connector_props: &Config) -> Result<Converters, ConnectError> {
+        let pick = |prefix: &str, worker: &ConverterSpec| {
+            ConverterSpec::from_props(connector_props, prefix).unwrap_or_else(|| worker.clone())
+        };
+        let key = pick("key.converter", &self.config.key_converter);
+        let value = pick("value.converter", &self.config.value_converter);
+        let header = pick("header.converter", &self.config.header_converter);
+        Ok(Converters {
+            key: new_converter(&key.class, &key.settings, true)
+                .map_err(|e| e.context("key.converter"))?,
+            value: new_converter(&value.class, &value.settings, false)
+                .map_err(|e| e.context("value.converter"))?,
+            header: new_header_converter(&header.class, &header.settings)
+                .map_err(|e| e.context("header.converter"))?,
+        })
+    }
+
+    fn source_job(
+        &self,
+        id: TaskId,
+        plugin: Arc<Plugin>,
+        task_config: Config,
+        converters: Converters,
+        stop: Arc<AtomicBool>,
+    ) -> Box<dyn FnOnce() -> Result<(), ConnectError> + Send> {
+        let config = self.config.clone();
+        let offsets = self.offsets.clone();
+        let status = self.status.clone();
+        Box::new(move || {
+            let task = plugin.new_source_task()?;
+            let producer_config = kafka::producer_config(&config, &id.connector, id.task);
+            let mut runner = WorkerSourceTask::new(SourceTaskRun {
+                id: id.clone(),
+                task,
+                producer_config,
+                key_converter: converters.key,
+                value_converter: converters.value,
+                header_converter: converters.header,
+                offsets: offsets.clone(),
+                flush_interval: config.offset_flush_interval,
+                flush_timeout: config.offset_flush_timeout,
+                stop,
+            })?;
+            let context = HostSourceContext {
+                connector: id.connector.clone(),
+                offsets,
+                config: config_to_abi(&task_config),
+            };
+            runner.start(context, &task_config)?;
+            status.set(StatusKey::Task(id), State::Running, None);
+            runner.execute()
+        })
+    }
+
+    fn sink_job(
+        &self,
+        id: TaskId,
+        plugin: Arc<Plugin>,
+        connector_props: &Config,
+        task_config: Config,
+        converters: Converters,
+        stop: Arc<AtomicBool>,
+    ) -> Box<dyn FnOnce() -> Result<(), ConnectError> + Send> {
+        let config = self.config.clone();
+        let status = self.status.clone();
+        let topics: Vec<String> = connector_props
+            .get("topics")
+            .map(|t| {
+                t.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let regex = connector_props
+            .get("topics.regex")
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        Box::new(move || {
+            let subscription = match regex {
+                Some(regex) if topics.is_empty() => Subscription::Regex(regex),
+                _ => Subscription::Topics(topics),
+            };
+            let task = plugin.new_sink_task()?;
+            let runner = WorkerSinkTask::start(
+                SinkTaskRun {
+                    id: id.clone(),
+                    task,
+                    config: config_to_abi(&task_config),
+                    consumer_config: kafka::consumer_config(&config, &id.connector, id.task),
+                    subscription,
+                    key_converter: converters.key,
+                    value_converter: converters.value,
+                    header_converter: converters.header,
+                    max_poll_records: kafka::max_poll_records(&config),
+                    commit_interval: config.offset_flush_interval,
+                    stop,
+                },
+                &task_config,
+            )?;
+            status.set(StatusKey::Task(id), State::Running, None);
+            runner.execute()
+        })
+    }
+}
+
+struct Converters {
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    header: Box<dyn HeaderConverter>,
+}

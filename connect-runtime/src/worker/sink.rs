@@ -1,0 +1,610 @@
+//! The sink data path of one task (Kafka Connect's `WorkerSinkTask`): consumer -> converters -> `put`.
+//!
+//! Offsets are committed to the consumer group `connect-<connector>` only after `pre_commit` (by default the
+//! task's `flush`) returned them: every `offset.flush.interval.ms`, when the task asks, before partitions are
+//! revoked, and at stop. A batch that failed with a retriable error is delivered again by seeking back to it,
+//! so nothing is lost and no copy of the batch is kept.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::{RString, RVec};
+use connect_api::abi::{RConfig, SinkTaskContextApi};
+use connect_api::{
+    ConnectError, Headers, SinkRecord, TimestampType, TopicPartition, TopicPartitionOffset,
+};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{BorrowedMessage, Headers as _};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Timestamp};
+
+use super::converters::{Converter, HeaderConverter};
+use super::status::TaskId;
+use crate::plugins::SinkTaskHandle;
+
+/// How long one consumer poll waits for the first record of a batch.
+const POLL_TIMEOUT: Duration = Duration::from_millis(200);
+/// The pause before a batch that failed with a retriable error is delivered again, unless the task set one.
+const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// The time allowed for reading the group's committed offsets when partitions are assigned.
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(5);
+/// The time allowed for a synchronous seek.
+const SEEK_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct Requests {
+    pause: Vec<TopicPartition>,
+    resume: Vec<TopicPartition>,
+    seeks: Vec<TopicPartitionOffset>,
+    commit: bool,
+    timeout_ms: i64,
+}
+
+#[derive(Default)]
+struct SinkState {
+    assignment: BTreeSet<TopicPartition>,
+    /// Next offset to consume per partition, after what `put` accepted.
+    current: BTreeMap<TopicPartition, i64>,
+    /// Last offsets committed per partition.
+    committed: BTreeMap<TopicPartition, i64>,
+    requests: Requests,
+    /// A failure inside a rebalance callback, reported by the loop.
+    failure: Option<ConnectError>,
+}
+
+/// State shared by the task loop, the consumer's rebalance callbacks and the task's context.
+pub(crate) struct SinkShared {
+    id: TaskId,
+    state: Mutex<SinkState>,
+    task: Mutex<SinkTaskHandle>,
+}
+
+impl SinkShared {
+    fn state(&self) -> MutexGuard<'_, SinkState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn task(&self) -> MutexGuard<'_, SinkTaskHandle> {
+        self.task.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `pre_commit` then a synchronous commit of the offsets it returned, for `partitions` (all if `None`).
+    fn commit(
+        &self,
+        consumer: &BaseConsumer<SinkContext>,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<(), ConnectError> {
+        let offsets: Vec<TopicPartitionOffset> = {
+            let state = self.state();
+            state
+                .current
+                .iter()
+                .filter(|(tp, _)| {
+                    state.assignment.contains(*tp) && partitions.is_none_or(|ps| ps.contains(tp))
+                })
+                .map(|(tp, offset)| TopicPartitionOffset {
+                    topic_partition: tp.clone(),
+                    offset: *offset,
+                })
+                .collect()
+        };
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let to_commit = self.task().pre_commit(offsets)?;
+        let mut tpl = TopicPartitionList::new();
+        let mut changed = Vec::new();
+        {
+            let state = self.state();
+            for tpo in &to_commit {
+                let tp = &tpo.topic_partition;
+                if state.committed.get(tp) == Some(&tpo.offset) {
+                    continue;
+                }
+                tpl.add_partition_offset(
+                    tp.topic.as_str(),
+                    tp.partition,
+                    Offset::Offset(tpo.offset),
+                )
+                .map_err(|e| {
+                    ConnectError::new(format!("invalid offset {} for {tp}: {e}", tpo.offset))
+                })?;
+                changed.push((tp.clone(), tpo.offset));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => {
+                tracing::debug!(
+                    "task {}: committed offsets {}",
+                    self.id,
+                    changed
+                        .iter()
+                        .map(|(tp, o)| format!("{tp}={o}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                self.state().committed.extend(changed);
+                Ok(())
+            }
+            Err(err) => {
+                // Not fatal: the same offsets are committed again at the next attempt.
+                tracing::warn!("task {}: offset commit failed: {err}", self.id);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_revoke(&self, consumer: &BaseConsumer<SinkContext>, revoked: Vec<TopicPartition>) {
+        let revoked: Vec<TopicPartition> = {
+            let state = self.state();
+            revoked
+                .into_iter()
+                .filter(|tp| state.assignment.contains(tp))
+                .collect()
+        };
+        if revoked.is_empty() {
+            return;
+        }
+        let result = self
+            .commit(consumer, Some(&revoked))
+            .and_then(|_| self.task().close(revoked.clone()));
+        let mut state = self.state();
+        for tp in &revoked {
+            state.assignment.remove(tp);
+            state.current.remove(tp);
+            state.committed.remove(tp);
+        }
+        if let Err(err) = result {
+            state.failure.get_or_insert(err);
+        }
+    }
+
+    fn on_assign(&self, consumer: &BaseConsumer<SinkContext>, tpl: &TopicPartitionList) {
+        let assigned = partitions_of(tpl);
+        let fresh: Vec<TopicPartition> = {
+            let mut state = self.state();
+            assigned
+                .into_iter()
+                .filter(|tp| state.assignment.insert(tp.clone()))
+                .collect()
+        };
+        if fresh.is_empty() {
+            return;
+        }
+        // Where consumption resumes, as Kafka's consumer logs it: the group's committed offsets.
+        let resume = match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
+            Ok(committed) => committed
+                .elements()
+                .iter()
+                .map(|e| match e.offset() {
+                    Offset::Offset(o) => {
+                        format!("{}-{} at committed offset {o}", e.topic(), e.partition())
+                    }
+                    _ => format!("{}-{} without a committed offset", e.topic(), e.partition()),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(err) => format!("{} (committed offsets unknown: {err})", list(&fresh)),
+        };
+        tracing::info!("task {}: partitions assigned: {resume}", self.id);
+        if let Err(err) = self.task().open(fresh) {
+            self.state().failure.get_or_insert(err);
+        }
+    }
+}
+
+fn list(partitions: &[TopicPartition]) -> String {
+    partitions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| TopicPartition::new(e.topic(), e.partition()))
+        .collect()
+}
+
+/// The consumer's context: runs the task's `close`/`open` around rebalances.
+pub(crate) struct SinkContext {
+    shared: Arc<SinkShared>,
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.shared.on_revoke(consumer, partitions_of(tpl));
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => self.shared.on_assign(consumer, tpl),
+            Rebalance::Error(err) => {
+                tracing::warn!("task {}: rebalance error: {err}", self.shared.id)
+            }
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+/// The consumer as a sink task sees it.
+pub(crate) struct HostSinkContext {
+    shared: Arc<SinkShared>,
+    config: RConfig,
+}
+
+impl SinkTaskContextApi for HostSinkContext {
+    fn assignment(&self) -> RVec<TopicPartition> {
+        self.shared.state().assignment.iter().cloned().collect()
+    }
+
+    fn pause(&self, partitions: RVec<TopicPartition>) {
+        self.shared.state().requests.pause.extend(partitions);
+    }
+
+    fn resume(&self, partitions: RVec<TopicPartition>) {
+        self.shared.state().requests.resume.extend(partitions);
+    }
+
+    fn reset_offsets(&self, offsets: RVec<TopicPartitionOffset>) {
+        self.shared.state().requests.seeks.extend(offsets);
+    }
+
+    fn timeout(&self, timeout_ms: i64) {
+        self.shared.state().requests.timeout_ms = timeout_ms;
+    }
+
+    fn request_commit(&self) {
+        self.shared.state().requests.commit = true;
+    }
+
+    fn config(&self) -> RConfig {
+        self.config.clone()
+    }
+}
+
+/// What to subscribe to.
+pub(crate) enum Subscription {
+    /// `topics`.
+    Topics(Vec<String>),
+    /// `topics.regex`.
+    Regex(String),
+}
+
+/// Everything one sink task needs to run.
+pub(crate) struct SinkTaskRun {
+    pub id: TaskId,
+    pub task: SinkTaskHandle,
+    pub config: RConfig,
+    pub consumer_config: rdkafka::ClientConfig,
+    pub subscription: Subscription,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub header_converter: Box<dyn HeaderConverter>,
+    pub max_poll_records: usize,
+    pub commit_interval: Duration,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// The running loop of a sink task.
+pub(crate) struct WorkerSinkTask {
+    id: TaskId,
+    shared: Arc<SinkShared>,
+    consumer: BaseConsumer<SinkContext>,
+    converters: SinkConverters,
+    max_poll_records: usize,
+    commit_interval: Duration,
+    next_commit: Instant,
+    stop: Arc<AtomicBool>,
+}
+
+/// The first and last offsets of a partition within one batch.
+struct Span {
+    tp: TopicPartition,
+    first: i64,
+    last: i64,
+}
+
+impl WorkerSinkTask {
+    /// Starts the task (with its context) and subscribes the consumer.
+    pub fn start(
+        run: SinkTaskRun,
+        task_config: &connect_api::Config,
+    ) -> Result<Self, ConnectError> {
+        let shared = Arc::new(SinkShared {
+            id: run.id.clone(),
+            state: Mutex::default(),
+            task: Mutex::new(run.task),
+        });
+        let consumer: BaseConsumer<SinkContext> = run
+            .consumer_config
+            .create_with_context(SinkContext {
+                shared: shared.clone(),
+            })
+            .map_err(|e| {
+                ConnectError::new(format!(
+                    "cannot create the consumer of task {}: {e}",
+                    run.id
+                ))
+            })?;
+        let context = HostSinkContext {
+            shared: shared.clone(),
+            config: run.config,
+        };
+        shared.task().start(context, task_config)?;
+        let subscribed = match &run.subscription {
+            Subscription::Topics(topics) => {
+                let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+                consumer.subscribe(&topics)
+            }
+            Subscription::Regex(regex) => {
+                let anchored = if regex.starts_with('^') {
+                    regex.clone()
+                } else {
+                    format!("^{regex}$")
+                };
+                consumer.subscribe(&[anchored.as_str()])
+            }
+        };
+        if let Err(err) = subscribed {
+            let _ = shared.task().stop();
+            return Err(ConnectError::new(format!(
+                "task {}: cannot subscribe: {err}",
+                run.id
+            )));
+        }
+        Ok(WorkerSinkTask {
+            id: run.id,
+            shared,
+            consumer,
+            converters: SinkConverters {
+                key: run.key_converter,
+                value: run.value_converter,
+                header: run.header_converter,
+            },
+            max_poll_records: run.max_poll_records,
+            commit_interval: run.commit_interval,
+            next_commit: Instant::now() + run.commit_interval,
+            stop: run.stop,
+        })
+    }
+
+    /// Consumes and delivers until stopped or failed; then commits, closes the partitions and stops the task.
+    pub fn execute(mut self) -> Result<(), ConnectError> {
+        let outcome = self.run_loop();
+        let committed = if outcome.is_ok() {
+            self.shared.commit(&self.consumer, None)
+        } else {
+            Ok(())
+        };
+        let assigned: Vec<TopicPartition> = {
+            let mut state = self.shared.state();
+            let assigned = state.assignment.iter().cloned().collect();
+            state.assignment.clear();
+            assigned
+        };
+        let closed = if assigned.is_empty() {
+            Ok(())
+        } else {
+            self.shared.task().close(assigned)
+        };
+        let stopped = self.shared.task().stop();
+        self.consumer.unsubscribe();
+        outcome.and(committed).and(closed).and(stopped)
+    }
+
+    fn run_loop(&mut self) -> Result<(), ConnectError> {
+        while !self.stop.load(Ordering::Acquire) {
+            self.apply_requests()?;
+            let (batch, spans) = self.poll_batch()?;
+            if let Some(err) = self.shared.state().failure.take() {
+                return Err(err);
+            }
+            if !batch.is_empty() {
+                let put = self.shared.task().put(batch);
+                match put {
+                    Ok(()) => {
+                        let mut state = self.shared.state();
+                        for span in spans {
+                            if state.assignment.contains(&span.tp) {
+                                state.current.insert(span.tp, span.last + 1);
+                            }
+                        }
+                    }
+                    Err(err) if err.is_retriable() => {
+                        tracing::warn!("task {}: put failed, retrying the batch: {err}", self.id);
+                        self.redeliver(&spans)?;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            let commit_requested = std::mem::take(&mut self.shared.state().requests.commit);
+            if commit_requested || Instant::now() >= self.next_commit {
+                self.next_commit = Instant::now() + self.commit_interval;
+                self.shared.commit(&self.consumer, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seeks back to the start of a batch `put` refused, after the task's backoff.
+    fn redeliver(&mut self, spans: &[Span]) -> Result<(), ConnectError> {
+        for span in spans {
+            self.consumer
+                .seek(
+                    span.tp.topic.as_str(),
+                    span.tp.partition,
+                    Offset::Offset(span.first),
+                    SEEK_TIMEOUT,
+                )
+                .map_err(|e| {
+                    ConnectError::new(format!(
+                        "task {}: cannot rewind {} to {}: {e}",
+                        self.id, span.tp, span.first
+                    ))
+                })?;
+        }
+        let timeout_ms = self.shared.state().requests.timeout_ms;
+        let backoff = if timeout_ms > 0 {
+            Duration::from_millis(timeout_ms as u64)
+        } else {
+            DEFAULT_RETRY_BACKOFF
+        };
+        let until = Instant::now() + backoff;
+        while Instant::now() < until && !self.stop.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(20).min(backoff));
+        }
+        Ok(())
+    }
+
+    fn apply_requests(&mut self) -> Result<(), ConnectError> {
+        let requests = {
+            let mut state = self.shared.state();
+            let r = &mut state.requests;
+            (
+                std::mem::take(&mut r.pause),
+                std::mem::take(&mut r.resume),
+                std::mem::take(&mut r.seeks),
+            )
+        };
+        let tpl_of = |tps: &[TopicPartition]| {
+            let mut tpl = TopicPartitionList::new();
+            for tp in tps {
+                tpl.add_partition(tp.topic.as_str(), tp.partition);
+            }
+            tpl
+        };
+        if !requests.0.is_empty() {
+            self.consumer
+                .pause(&tpl_of(&requests.0))
+                .map_err(|e| ConnectError::new(format!("pause failed: {e}")))?;
+        }
+        if !requests.1.is_empty() {
+            self.consumer
+                .resume(&tpl_of(&requests.1))
+                .map_err(|e| ConnectError::new(format!("resume failed: {e}")))?;
+        }
+        for seek in requests.2 {
+            let tp = &seek.topic_partition;
+            self.consumer
+                .seek(
+                    tp.topic.as_str(),
+                    tp.partition,
+                    Offset::Offset(seek.offset),
+                    SEEK_TIMEOUT,
+                )
+                .map_err(|e| {
+                    ConnectError::new(format!("cannot reset {tp} to offset {}: {e}", seek.offset))
+                })?;
+            self.shared.state().current.insert(tp.clone(), seek.offset);
+        }
+        Ok(())
+    }
+
+    /// Up to `max.poll.records` records: waits for the first, then takes what is already fetched.
+    fn poll_batch(&mut self) -> Result<(RVec<SinkRecord>, Vec<Span>), ConnectError> {
+        let mut batch = RVec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        let mut timeout = POLL_TIMEOUT;
+        while batch.len() < self.max_poll_records {
+            let Some(polled) = self.consumer.poll(timeout) else {
+                break;
+            };
+            timeout = Duration::ZERO;
+            let message = match polled {
+                Ok(message) => message,
+                Err(err) => {
+                    tracing::warn!("task {}: consumer error: {err}", self.id);
+                    break;
+                }
+            };
+            let record = self.converters.convert(&message)?;
+            match spans
+                .iter_mut()
+                .find(|s| s.tp.partition == record.kafka_partition && s.tp.topic == record.topic)
+            {
+                Some(span) => span.last = record.kafka_offset,
+                None => spans.push(Span {
+                    tp: record.topic_partition(),
+                    first: record.kafka_offset,
+                    last: record.kafka_offset,
+                }),
+            }
+            batch.push(record);
+        }
+        Ok((batch, spans))
+    }
+}
+
+/// The converters of a sink task.
+struct SinkConverters {
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    header: Box<dyn HeaderConverter>,
+}
+
+impl SinkConverters {
+    /// A consumed message as a sink record.
+    fn convert(&mut self, message: &BorrowedMessage<'_>) -> Result<SinkRecord, ConnectError> {
+        let topic = message.topic();
+        let at = || {
+            format!(
+                "topic {topic} partition {} offset {}",
+                message.partition(),
+                message.offset()
+            )
+        };
+        let (key_schema, key) = self
+            .key
+            .to_connect(topic, message.key())
+            .map_err(|e| e.context(format!("key converter failed on the record at {}", at())))?;
+        let (value_schema, value) = self
+            .value
+            .to_connect(topic, message.payload())
+            .map_err(|e| e.context(format!("value converter failed on the record at {}", at())))?;
+        let mut headers = Headers::new();
+        if let Some(kafka_headers) = message.headers() {
+            for header in kafka_headers.iter() {
+                let (schema, value) = self
+                    .header
+                    .to_connect_header(topic, header.key, header.value)
+                    .map_err(|e| {
+                        e.context(format!(
+                            "header converter failed on header {} at {}",
+                            header.key,
+                            at()
+                        ))
+                    })?;
+                headers.add(header.key, schema, value);
+            }
+        }
+        let (timestamp, timestamp_type) = match message.timestamp() {
+            Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
+            Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+            Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+        };
+        Ok(SinkRecord {
+            topic: RString::from(topic),
+            kafka_partition: message.partition(),
+            kafka_offset: message.offset(),
+            key_schema: key_schema.into(),
+            key,
+            value_schema: value_schema.into(),
+            value,
+            timestamp: timestamp.into(),
+            timestamp_type,
+            headers,
+        })
+    }
+}

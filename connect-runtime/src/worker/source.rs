@@ -1,0 +1,442 @@
+//! The source data path of one task (Kafka Connect's `WorkerSourceTask`): `poll` -> converters -> producer.
+//!
+//! Sends are pipelined: each record goes to librdkafka without waiting, up to [`MAX_IN_FLIGHT`] unacknowledged
+//! records. Acknowledgements come back through a channel; records are retired strictly in poll order, so a
+//! source offset becomes committable only when its record and every record polled before it were acknowledged.
+//! The task never commits an offset whose record Kafka has not acknowledged.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::{ROption, RVec};
+use connect_api::abi::{AckedRecord, RConfig, SourceTaskContextApi};
+use connect_api::{ConnectError, RecordMetadata, SourceMap, SourceRecord};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message};
+
+use super::converters::{Converter, HeaderConverter};
+use super::status::TaskId;
+use crate::plugins::SourceTaskHandle;
+use crate::storage::OffsetStore;
+
+/// The most records a task may have sent but not yet seen acknowledged; `poll` waits beyond that.
+pub const MAX_IN_FLIGHT: usize = 50_000;
+
+/// How long to wait for acknowledgements in one go while the pipeline is full.
+const ACK_WAIT: Duration = Duration::from_millis(20);
+
+struct Ack {
+    seq: u64,
+    outcome: Result<(i32, i64), String>,
+}
+
+/// Receives delivery reports on librdkafka's polling thread and hands them to the task thread.
+pub(crate) struct AckContext {
+    acks: Sender<Ack>,
+}
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        let outcome = match result {
+            Ok(message) => Ok((message.partition(), message.offset())),
+            Err((err, _)) => Err(err.to_string()),
+        };
+        // The task thread may be gone after a failure; nothing is waiting for this report then.
+        let _ = self.acks.send(Ack {
+            seq: seq as u64,
+            outcome,
+        });
+    }
+}
+
+/// The offset store as a source task sees it.
+pub(crate) struct HostSourceContext {
+    pub connector: String,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub config: RConfig,
+}
+
+impl SourceTaskContextApi for HostSourceContext {
+    fn offset(&self, partition: &SourceMap) -> ROption<SourceMap> {
+        self.offsets.get(&self.connector, partition).into()
+    }
+
+    fn config(&self) -> RConfig {
+        self.config.clone()
+    }
+}
+
+struct InFlight {
+    record: SourceRecord,
+    outcome: Option<Result<(i32, i64), String>>,
+}
+
+/// Records sent and not yet retired, and the offsets that became committable.
+struct Ledger {
+    acks: Receiver<Ack>,
+    submitted: VecDeque<InFlight>,
+    /// Sequence number of `submitted[0]`.
+    base_seq: u64,
+    /// Per source partition, the offset after the last retired record.
+    committable: Vec<(SourceMap, SourceMap)>,
+}
+
+impl Ledger {
+    fn next_seq(&self) -> u64 {
+        self.base_seq + self.submitted.len() as u64
+    }
+
+    fn record_ack(&mut self, ack: Ack) {
+        if let Some(idx) = ack.seq.checked_sub(self.base_seq) {
+            if let Some(entry) = self.submitted.get_mut(idx as usize) {
+                entry.outcome = Some(ack.outcome);
+            }
+        }
+    }
+
+    /// Takes the acknowledgements that arrived (waiting up to `wait` for the first), retires the acknowledged
+    /// prefix, makes its offsets committable and hands the records back to the task.
+    fn drain(
+        &mut self,
+        task: &mut SourceTaskHandle,
+        wait: Option<Duration>,
+    ) -> Result<(), ConnectError> {
+        if let Some(wait) = wait {
+            if let Ok(ack) = self.acks.recv_timeout(wait) {
+                self.record_ack(ack);
+            }
+        }
+        while let Ok(ack) = self.acks.try_recv() {
+            self.record_ack(ack);
+        }
+        let mut retired = RVec::new();
+        let mut failure = None;
+        while let Some(front) = self.submitted.front() {
+            match &front.outcome {
+                None => break,
+                Some(Err(e)) => {
+                    failure = Some(ConnectError::new(format!(
+                        "Unrecoverable exception from producer send callback for topic {}: {e}",
+                        front.record.topic
+                    )));
+                    break;
+                }
+                Some(Ok(_)) => {}
+            }
+            let Some(InFlight {
+                record,
+                outcome: Some(Ok((partition, offset))),
+            }) = self.submitted.pop_front()
+            else {
+                break;
+            };
+            self.base_seq += 1;
+            let metadata = RecordMetadata {
+                topic: record.topic.clone(),
+                partition,
+                offset,
+            };
+            retired.push(AckedRecord {
+                record,
+                metadata: ROption::RSome(metadata),
+            });
+        }
+        if !retired.is_empty() {
+            self.note_offsets(&retired);
+            task.commit_records(retired)?;
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Keeps the newest offset of each source partition among `retired` (in poll order).
+    fn note_offsets(&mut self, retired: &[AckedRecord]) {
+        let mut updated: Vec<usize> = Vec::new();
+        for acked in retired.iter().rev() {
+            let record = &acked.record;
+            if record.source_partition.is_empty() && record.source_offset.is_empty() {
+                continue;
+            }
+            match self
+                .committable
+                .iter()
+                .position(|(p, _)| *p == record.source_partition)
+            {
+                Some(i) if updated.contains(&i) => {}
+                Some(i) => {
+                    self.committable[i].1 = record.source_offset.clone();
+                    updated.push(i);
+                }
+                None => {
+                    self.committable.push((
+                        record.source_partition.clone(),
+                        record.source_offset.clone(),
+                    ));
+                    updated.push(self.committable.len() - 1);
+                }
+            }
+        }
+    }
+}
+
+/// Everything one source task needs to run.
+pub(crate) struct SourceTaskRun {
+    pub id: TaskId,
+    pub task: SourceTaskHandle,
+    pub producer_config: rdkafka::ClientConfig,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub header_converter: Box<dyn HeaderConverter>,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// The running loop; created after the task started.
+pub(crate) struct WorkerSourceTask {
+    id: TaskId,
+    task: SourceTaskHandle,
+    producer: ThreadedProducer<AckContext>,
+    ledger: Ledger,
+    key_converter: Box<dyn Converter>,
+    value_converter: Box<dyn Converter>,
+    header_converter: Box<dyn HeaderConverter>,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+    header_buf: Vec<u8>,
+    offsets: Arc<dyn OffsetStore>,
+    flush_interval: Duration,
+    flush_timeout: Duration,
+    next_flush: Instant,
+    stop: Arc<AtomicBool>,
+}
+
+impl WorkerSourceTask {
+    /// Creates the producer. The task itself must already be started.
+    pub fn new(run: SourceTaskRun) -> Result<Self, ConnectError> {
+        let (tx, rx) = mpsc::channel();
+        let producer: ThreadedProducer<AckContext> = run
+            .producer_config
+            .create_with_context(AckContext { acks: tx })
+            .map_err(|e| {
+                ConnectError::new(format!(
+                    "cannot create the producer of task {}: {e}",
+                    run.id
+                ))
+            })?;
+        Ok(WorkerSourceTask {
+            id: run.id,
+            task: run.task,
+            producer,
+            ledger: Ledger {
+                acks: rx,
+                submitted: VecDeque::new(),
+                base_seq: 0,
+                committable: Vec::new(),
+            },
+            key_converter: run.key_converter,
+            value_converter: run.value_converter,
+            header_converter: run.header_converter,
+            key_buf: Vec::with_capacity(256),
+            value_buf: Vec::with_capacity(4096),
+            header_buf: Vec::new(),
+            offsets: run.offsets,
+            flush_interval: run.flush_interval,
+            flush_timeout: run.flush_timeout,
+            next_flush: Instant::now() + run.flush_interval,
+            stop: run.stop,
+        })
+    }
+
+    /// Starts the task with its context.
+    pub fn start(
+        &mut self,
+        context: HostSourceContext,
+        config: &connect_api::Config,
+    ) -> Result<(), ConnectError> {
+        self.task.start(context, config)
+    }
+
+    /// Polls and sends until stopped or failed, then commits what was acknowledged and stops the task.
+    pub fn execute(mut self) -> Result<(), ConnectError> {
+        let outcome = self.run_loop();
+        // Whatever happened, offsets of acknowledged records are safe to commit.
+        let drained = self.finish_in_flight();
+        self.commit_offsets();
+        let stopped = self.task.stop();
+        outcome.and(drained).and(stopped)
+    }
+
+    fn run_loop(&mut self) -> Result<(), ConnectError> {
+        while !self.stop.load(Ordering::Acquire) {
+            self.ledger.drain(&mut self.task, None)?;
+            if Instant::now() >= self.next_flush {
+                self.commit_offsets();
+            }
+            if self.ledger.submitted.len() >= MAX_IN_FLIGHT {
+                self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
+                continue;
+            }
+            let batch = self.task.poll()?;
+            for record in batch {
+                self.send(record)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, record: SourceRecord) -> Result<(), ConnectError> {
+        let topic = record.topic.as_str();
+        self.key_buf.clear();
+        self.value_buf.clear();
+        let has_key = self
+            .key_converter
+            .from_connect(topic, record.key_schema(), &record.key, &mut self.key_buf)
+            .map_err(|e| {
+                e.context(format!(
+                    "key converter failed on a record for topic {topic}"
+                ))
+            })?;
+        let has_value = self
+            .value_converter
+            .from_connect(
+                topic,
+                record.value_schema(),
+                &record.value,
+                &mut self.value_buf,
+            )
+            .map_err(|e| {
+                e.context(format!(
+                    "value converter failed on a record for topic {topic}"
+                ))
+            })?;
+        let headers = if record.headers.is_empty() {
+            None
+        } else {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for header in record.headers.iter() {
+                self.header_buf.clear();
+                let present = self
+                    .header_converter
+                    .from_connect_header(
+                        topic,
+                        &header.key,
+                        header.schema(),
+                        &header.value,
+                        &mut self.header_buf,
+                    )
+                    .map_err(|e| {
+                        e.context(format!("header converter failed on header {}", header.key))
+                    })?;
+                let value = if present {
+                    Some(&self.header_buf[..])
+                } else {
+                    None
+                };
+                headers = headers.insert(Header {
+                    key: header.key.as_str(),
+                    value,
+                });
+            }
+            Some(headers)
+        };
+        let seq = self.ledger.next_seq();
+        let mut message = BaseRecord::with_opaque_to(topic, seq as usize);
+        if has_key {
+            message = message.key(&self.key_buf[..]);
+        }
+        if has_value {
+            message = message.payload(&self.value_buf[..]);
+        }
+        if let ROption::RSome(partition) = record.kafka_partition {
+            message = message.partition(partition);
+        }
+        if let ROption::RSome(timestamp) = record.timestamp {
+            message = message.timestamp(timestamp);
+        }
+        if let Some(headers) = headers {
+            message = message.headers(headers);
+        }
+        loop {
+            match self.producer.send(message) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    // librdkafka's queue is full: let acknowledgements retire records, then try again.
+                    message = returned;
+                    self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
+                    if self.stop.load(Ordering::Acquire) {
+                        // Not sent, so its offset is never committed: it is polled again after a restart.
+                        return Ok(());
+                    }
+                }
+                Err((err, _)) => {
+                    return Err(ConnectError::new(format!(
+                        "cannot send a record to topic {topic}: {err}"
+                    )));
+                }
+            }
+        }
+        self.ledger.submitted.push_back(InFlight {
+            record,
+            outcome: None,
+        });
+        Ok(())
+    }
+
+    /// Waits up to `offset.flush.timeout.ms` for outstanding acknowledgements and retires them.
+    fn finish_in_flight(&mut self) -> Result<(), ConnectError> {
+        if self.ledger.submitted.is_empty() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.flush_timeout;
+        if let Err(err) = self.producer.flush(self.flush_timeout) {
+            tracing::warn!("task {}: producer flush incomplete: {err}", self.id);
+        }
+        while !self.ledger.submitted.is_empty() && Instant::now() < deadline {
+            self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
+        }
+        if !self.ledger.submitted.is_empty() {
+            tracing::warn!(
+                "task {}: {} records were not acknowledged in time; their offsets are not committed",
+                self.id,
+                self.ledger.submitted.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes the committable offsets to the offset store, then tells the task. On failure the offsets are
+    /// kept for the next attempt.
+    fn commit_offsets(&mut self) {
+        self.next_flush = Instant::now() + self.flush_interval;
+        if self.ledger.committable.is_empty() {
+            return;
+        }
+        match self
+            .offsets
+            .put(&self.id.connector, &self.ledger.committable)
+        {
+            Ok(()) => {
+                tracing::debug!(
+                    "task {}: committed offsets of {} source partitions",
+                    self.id,
+                    self.ledger.committable.len()
+                );
+                self.ledger.committable.clear();
+                if let Err(err) = self.task.commit() {
+                    tracing::warn!("task {}: commit() failed: {err}", self.id);
+                }
+            }
+            Err(err) => tracing::error!("task {}: failed to commit offsets: {err}", self.id),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Connector and task states, as Kafka Connect reports them (`AbstractStatus.State`).
+//!
+//! The status board is the single place where a state change is recorded and logged; the standalone herder
+//! keeps it in memory, the distributed herder will mirror it to the status topic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// A connector or task state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum State {
+    /// Not running anywhere yet.
+    Unassigned,
+    /// Running.
+    Running,
+    /// Paused by its target state.
+    Paused,
+    /// Failed; the trace says why.
+    Failed,
+    /// Being restarted.
+    Restarting,
+    /// Stopped (connectors only).
+    Stopped,
+    /// Deleted.
+    Destroyed,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            State::Unassigned => "UNASSIGNED",
+            State::Running => "RUNNING",
+            State::Paused => "PAUSED",
+            State::Failed => "FAILED",
+            State::Restarting => "RESTARTING",
+            State::Stopped => "STOPPED",
+            State::Destroyed => "DESTROYED",
+        };
+        f.write_str(s)
+    }
+}
+
+/// A task of a connector: `<connector>-<n>` in logs and statuses.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    /// The connector name.
+    pub connector: String,
+    /// The task number, from 0.
+    pub task: u32,
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.connector, self.task)
+    }
+}
+
+/// What a status is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StatusKey {
+    /// A connector instance.
+    Connector(String),
+    /// A task.
+    Task(TaskId),
+}
+
+impl fmt::Display for StatusKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusKey::Connector(name) => write!(f, "connector {name}"),
+            StatusKey::Task(id) => write!(f, "task {id}"),
+        }
+    }
+}
+
+/// The recorded status of a connector or task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The state.
+    pub state: State,
+    /// Why it failed, for `FAILED`.
+    pub trace: Option<String>,
+    /// The worker running it (`host:port`).
+    pub worker_id: String,
+}
+
+/// The statuses of everything this worker runs.
+pub struct StatusBoard {
+    worker_id: String,
+    entries: Mutex<BTreeMap<StatusKey, Status>>,
+}
+
+impl StatusBoard {
+    /// An empty board for worker `worker_id`.
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        StatusBoard {
+            worker_id: worker_id.into(),
+            entries: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Records and logs a state change.
+    pub fn set(&self, key: StatusKey, state: State, trace: Option<String>) {
+        match (&state, &trace) {
+            (State::Failed, Some(trace)) => tracing::error!("{key} is FAILED: {trace}"),
+            _ => tracing::info!("{key} is {state}"),
+        }
+        let status = Status {
+            state,
+            trace,
+            worker_id: self.worker_id.clone(),
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if state == State::Destroyed {
+            entries.remove(&key);
+        } else {
+            entries.insert(key, status);
+        }
+    }
+
+    /// The current status of `key`.
+    pub fn get(&self, key: &StatusKey) -> Option<Status> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Every recorded status.
+    pub fn all(&self) -> Vec<(StatusKey, Status)> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
