@@ -1,0 +1,159 @@
+//! The standalone source path (generator plugin `.so` -> JSON converter -> producer) against a raw rdkafka
+//! producer sending the same bytes to the same broker, in the same run.
+//!
+//! Both producers use the same client settings (acks=all, idempotence on); each side sends N records and is
+//! timed from start until the broker acknowledged all of them (the topic's end offset reaches N). Prints
+//! records/s for 100 B and 1 KiB values and the ratio connect-rs / raw rdkafka.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use connect_runtime::config::WorkerConfig;
+use connect_runtime::plugins::PluginRegistry;
+use connect_runtime::storage::FileOffsetStore;
+use connect_runtime::worker::status::{StatusBoard, TaskId};
+use connect_runtime::worker::Worker;
+use connect_tests::Broker;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+fn end_offset(consumer: &BaseConsumer, topic: &str) -> i64 {
+    consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(10))
+        .map(|(_, high)| high)
+        .unwrap_or(0)
+}
+
+fn wait_for_end(consumer: &BaseConsumer, topic: &str, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while end_offset(consumer, topic) < n {
+        assert!(
+            Instant::now() < deadline,
+            "{topic} did not reach {n} records"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Raw rdkafka: the bytes the JSON converter writes for the generator's records (a JSON string, no envelope).
+fn raw(broker: &Broker, topic: &str, n: i64, size: usize) -> Duration {
+    let payload = format!("\"{}\"", "x".repeat(size));
+    let consumer: BaseConsumer = client(broker).create().expect("consumer");
+    let start = Instant::now();
+    let producer: ThreadedProducer<DefaultProducerContext> = client(broker)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    for _ in 0..n {
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload.as_bytes());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(600)).expect("flush");
+    wait_for_end(&consumer, topic, n);
+    start.elapsed()
+}
+
+/// connect-rs: the generator plugin loaded from its `.so`, run as a standalone task.
+fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize) -> Duration {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let props: BTreeMap<String, String> = [
+        ("bootstrap.servers", broker.bootstrap()),
+        ("value.converter.schemas.enable", "false".into()),
+        ("key.converter.schemas.enable", "false".into()),
+        ("offset.flush.interval.ms", "1000".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let worker_config = Arc::new(
+        WorkerConfig::from_props(&dir.path().join("worker.properties"), props)
+            .expect("worker config"),
+    );
+    let offsets =
+        Arc::new(FileOffsetStore::open(&dir.path().join("offsets.json")).expect("offsets"));
+    let worker = Worker::new(worker_config, offsets, Arc::new(StatusBoard::new("bench")));
+    let registry = PluginRegistry::new(vec![plugins.to_path_buf()]);
+    let plugin = registry
+        .resolve("GeneratorSource")
+        .expect("generator plugin");
+    let connector: BTreeMap<String, String> =
+        [("name", "bench"), ("connector.class", "GeneratorSource")]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+    let task_config: BTreeMap<String, String> = [
+        ("topic", topic.to_string()),
+        ("records", n.to_string()),
+        ("value.size", size.to_string()),
+        ("batch.size", "2000".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let consumer: BaseConsumer = client(broker).create().expect("consumer");
+    let start = Instant::now();
+    let task = worker
+        .start_task(
+            TaskId {
+                connector: "bench".into(),
+                task: 0,
+            },
+            plugin,
+            &connector,
+            task_config,
+        )
+        .expect("start task");
+    wait_for_end(&consumer, topic, n);
+    let elapsed = start.elapsed();
+    task.signal_stop();
+    task.wait(Duration::from_secs(30));
+    elapsed
+}
+
+fn client(broker: &Broker) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", broker.bootstrap());
+    config
+}
+
+fn main() {
+    // `cargo bench` passes --bench; a filter argument is ignored.
+    let plugins = connect_tests::plugin_dir(
+        tempfile::tempdir().expect("dir").keep().as_path(),
+        &["test_plugin_generator"],
+    );
+    let broker = Broker::start();
+    let rounds = 3;
+    println!("| value size | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio |");
+    println!("|---|---|---|---|---|");
+    for (size, n) in [(98usize, 200_000i64), (1022, 100_000)] {
+        let (mut raw_best, mut connect_best) = (Duration::MAX, Duration::MAX);
+        for round in 0..rounds {
+            let raw_topic = format!("raw-{size}-{round}");
+            let connect_topic = format!("connect-{size}-{round}");
+            broker.create_topic(&raw_topic, 1);
+            broker.create_topic(&connect_topic, 1);
+            raw_best = raw_best.min(raw(&broker, &raw_topic, n, size));
+            connect_best = connect_best.min(connect(&broker, &plugins, &connect_topic, n, size));
+        }
+        let raw_rate = n as f64 / raw_best.as_secs_f64();
+        let connect_rate = n as f64 / connect_best.as_secs_f64();
+        println!(
+            "| {} B | {n} | {raw_rate:.0} | {connect_rate:.0} | {:.2} |",
+            size + 2,
+            connect_rate / raw_rate
+        );
+    }
+}

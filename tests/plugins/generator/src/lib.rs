@@ -1,0 +1,105 @@
+//! A source connector that generates `records` string values of `value.size` bytes each (then idles), in
+//! batches of `batch.size`, resuming after the last committed sequence number. Used by the benchmark and by
+//! tests that need a known stream of records.
+
+use connect_api::*;
+
+fn def() -> ConfigDef {
+    ConfigDef::new()
+        .define(ConfigKey::new("topic", ConfigType::String))
+        .define(ConfigKey::new("records", ConfigType::Long).default_value("-1"))
+        .define(ConfigKey::new("value.size", ConfigType::Int).default_value("100"))
+        .define(ConfigKey::new("batch.size", ConfigType::Int).default_value("1000"))
+}
+
+/// The connector.
+#[derive(Default)]
+pub struct Generator {
+    config: Config,
+}
+
+impl Connector for Generator {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        def()
+    }
+    fn start(&mut self, _ctx: ConnectorContext, config: &Config) -> Result<()> {
+        def().parse(config)?;
+        self.config = config.clone();
+        Ok(())
+    }
+    fn task_configs(&mut self, _max: usize) -> Result<Vec<Config>> {
+        Ok(vec![self.config.clone()])
+    }
+    fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl SourceConnector for Generator {
+    type Task = GeneratorTask;
+}
+
+/// Generates the records.
+#[derive(Default)]
+pub struct GeneratorTask {
+    topic: String,
+    total: i64,
+    next: i64,
+    batch: usize,
+    body: String,
+    partition: SourceMap,
+    schema: Option<Schema>,
+}
+
+impl SourceTask for GeneratorTask {
+    fn start(&mut self, ctx: SourceTaskContext, config: &Config) -> Result<()> {
+        let parsed = def().parse(config)?;
+        self.topic = parsed.string("topic")?.to_string();
+        self.total = parsed.long("records")?;
+        self.batch = parsed.int("batch.size")?.max(1) as usize;
+        self.body = "x".repeat(parsed.int("value.size")?.max(0) as usize);
+        self.partition = SourceMap::new().with("generator", "0");
+        self.schema = Some(Schema::string());
+        self.next = ctx
+            .offset(&self.partition)
+            .and_then(|o| o.get("next")?.as_i64())
+            .unwrap_or(0);
+        Ok(())
+    }
+
+    fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        let remaining = if self.total < 0 {
+            self.batch as i64
+        } else {
+            (self.total - self.next).max(0)
+        };
+        let n = remaining.min(self.batch as i64) as usize;
+        if n == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            self.next += 1;
+            out.push(SourceRecord::new(
+                self.partition.clone(),
+                SourceMap::new().with("next", self.next),
+                self.topic.clone(),
+                self.schema.clone(),
+                Value::from(self.body.as_str()),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+connect_api::export_plugins! {
+    source "com.connectrs.test.GeneratorSourceConnector" => Generator,
+}
