@@ -138,26 +138,65 @@ impl Decimal {
     /// assert_eq!(Decimal::to_java_string(Decimal::from_unscaled(1).as_bytes().unwrap(), 3), "0.001");
     /// ```
     pub fn to_java_string(bytes: &[u8], scale: i32) -> String {
-        let digits = Self::unscaled_digits(bytes);
-        let (sign, digits) = match digits.strip_prefix('-') {
-            Some(d) => ("-", d.to_string()),
-            None => ("", digits),
+        let mut out = String::new();
+        let _ = Self::write_java_string(&mut out, bytes, scale);
+        out
+    }
+
+    /// Writes what [`Decimal::to_java_string`] returns, without allocating for values of up to 16 bytes.
+    pub fn write_java_string(
+        out: &mut impl std::fmt::Write,
+        bytes: &[u8],
+        scale: i32,
+    ) -> std::fmt::Result {
+        let mut small = [0u8; 40];
+        let long;
+        let (negative, digits): (bool, &str) = match Self::to_unscaled(bytes) {
+            Some(unscaled) => {
+                let mut cursor = std::io::Cursor::new(&mut small[..]);
+                let _ = std::io::Write::write_fmt(
+                    &mut cursor,
+                    format_args!("{}", unscaled.unsigned_abs()),
+                );
+                let len = cursor.position() as usize;
+                (
+                    unscaled < 0,
+                    std::str::from_utf8(&small[..len]).unwrap_or("0"),
+                )
+            }
+            None => {
+                long = Self::unscaled_digits(bytes);
+                match long.strip_prefix('-') {
+                    Some(d) => (true, d),
+                    None => (false, long.as_str()),
+                }
+            }
         };
+        if negative {
+            out.write_char('-')?;
+        }
         let adjusted = -(scale as i64) + (digits.len() as i64 - 1);
         if scale >= 0 && adjusted >= -6 {
-            return format!("{sign}{}", place_point(&digits, scale as usize));
+            let scale = scale as usize;
+            if scale == 0 {
+                return out.write_str(digits);
+            }
+            if digits.len() > scale {
+                let (int, frac) = digits.split_at(digits.len() - scale);
+                return write!(out, "{int}.{frac}");
+            }
+            out.write_str("0.")?;
+            for _ in digits.len()..scale {
+                out.write_char('0')?;
+            }
+            return out.write_str(digits);
         }
-        let mut out = format!("{sign}{}", &digits[..1]);
+        out.write_str(&digits[..1])?;
         if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+            write!(out, ".{}", &digits[1..])?;
         }
-        out.push('E');
-        if adjusted >= 0 {
-            out.push('+');
-        }
-        out.push_str(&adjusted.to_string());
-        out
+        let sign = if adjusted >= 0 { "+" } else { "" };
+        write!(out, "E{sign}{adjusted}")
     }
 
     /// The decimal in plain notation (`BigDecimal.toPlainString`).

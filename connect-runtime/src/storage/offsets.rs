@@ -27,11 +27,13 @@ pub fn source_map_to_json(map: &SourceMap) -> Result<Json, String> {
             Value::Float64(f) => Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
             v => match v.as_i64() {
                 Some(i) => Json::Number(i.into()),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "source partition and offset values must be primitive, but key \"{}\" holds {}",
                     entry.key,
                     v.type_name()
-                )),
+                ))
+                }
             },
         };
         out.insert(entry.key.to_string(), json);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
+use connect_api::data::java_float;
 use connect_api::data::logical::Decimal;
 use connect_api::{
     ConnectError, MapEntry, Result, Schema, SchemaBuilder, SchemaType, Struct, Value,
@@ -1092,9 +1093,7 @@ fn minimal_twos_complement(mut b: &[u8]) -> &[u8] {
 }
 
 fn write_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = StackBuf::new();
-    let _ = write!(buf, "{v}");
-    out.extend_from_slice(buf.as_bytes());
+    let _ = write!(Utf8Out(out), "{v}");
 }
 
 /// A JSON string as Jackson writes it: `"` and `\` escaped, the short escapes `\b \t \n \f \r`, other control
@@ -1143,37 +1142,12 @@ fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
-/// A fixed-size text buffer, so number formatting needs no heap allocation.
-struct StackBuf {
-    buf: [u8; 64],
-    len: usize,
-}
+/// Lets `fmt` writers (number formatting in connect-api) append straight to the output bytes.
+struct Utf8Out<'a>(&'a mut Vec<u8>);
 
-impl StackBuf {
-    fn new() -> Self {
-        StackBuf {
-            buf: [0; 64],
-            len: 0,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Write for StackBuf {
+impl std::fmt::Write for Utf8Out<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        if end > self.buf.len() {
-            return Err(std::fmt::Error);
-        }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
+        self.0.extend_from_slice(s.as_bytes());
         Ok(())
     }
 }
@@ -1194,139 +1168,19 @@ fn write_json_float(out: &mut Vec<u8>, v: Float) {
     if !finite {
         out.push(b'"');
     }
-    write_java_float(out, v);
+    // Writing into a Vec cannot fail.
+    let _ = match v {
+        Float::F32(f) => java_float::write_f32(&mut Utf8Out(out), f),
+        Float::F64(f) => java_float::write_f64(&mut Utf8Out(out), f),
+    };
     if !finite {
         out.push(b'"');
     }
 }
 
-/// Java's `Float.toString` / `Double.toString` (JDK 19+ shortest round-trip digits) without heap allocation; the
-/// same algorithm as `connect_api::data::java_float`, which the tests compare it with.
-fn write_java_float(out: &mut Vec<u8>, v: Float) {
-    let (nan, infinite, negative, zero) = match v {
-        Float::F32(f) => (f.is_nan(), f.is_infinite(), f.is_sign_negative(), f == 0.0),
-        Float::F64(f) => (f.is_nan(), f.is_infinite(), f.is_sign_negative(), f == 0.0),
-    };
-    if nan {
-        out.extend_from_slice(b"NaN");
-        return;
-    }
-    if infinite {
-        out.extend_from_slice(if negative { b"-Infinity" } else { b"Infinity" });
-        return;
-    }
-    if negative {
-        out.push(b'-');
-    }
-    if zero {
-        out.extend_from_slice(b"0.0");
-        return;
-    }
-    let mut sci = StackBuf::new();
-    let _ = match v {
-        Float::F32(f) => write!(sci, "{:e}", f.abs()),
-        Float::F64(f) => write!(sci, "{:e}", f.abs()),
-    };
-    if sci.as_str().split('e').next().is_some_and(|m| m.len() == 1) {
-        // Java picks the closest two-digit decimal when one digit would do (4.9E-324, not 5.0E-324).
-        let mut two = StackBuf::new();
-        let same = match v {
-            Float::F32(f) => {
-                write!(two, "{:.1e}", f.abs()).is_ok() && two.as_str().parse::<f32>() == Ok(f.abs())
-            }
-            Float::F64(f) => {
-                write!(two, "{:.1e}", f.abs()).is_ok() && two.as_str().parse::<f64>() == Ok(f.abs())
-            }
-        };
-        if same {
-            sci = two;
-        }
-    }
-    let text = sci.as_str();
-    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits = [0u8; 40];
-    let mut n = 0;
-    for c in mantissa.bytes().filter(u8::is_ascii_digit) {
-        if n < digits.len() {
-            digits[n] = c;
-            n += 1;
-        }
-    }
-    while n > 1 && digits[n - 1] == b'0' {
-        n -= 1;
-    }
-    let digits = &digits[..n.max(1)];
-    if (-3..7).contains(&exp) {
-        if exp < 0 {
-            out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
-            out.extend_from_slice(digits);
-        } else {
-            let int_len = exp as usize + 1;
-            if digits.len() <= int_len {
-                out.extend_from_slice(digits);
-                out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
-                out.extend_from_slice(b".0");
-            } else {
-                out.extend_from_slice(&digits[..int_len]);
-                out.push(b'.');
-                out.extend_from_slice(&digits[int_len..]);
-            }
-        }
-    } else {
-        out.push(digits[0]);
-        out.push(b'.');
-        if digits.len() > 1 {
-            out.extend_from_slice(&digits[1..]);
-        } else {
-            out.push(b'0');
-        }
-        out.push(b'E');
-        write_int(out, i64::from(exp));
-    }
-}
-
-/// A decimal as Java's `BigDecimal.toString` (what Jackson writes for a `DecimalNode`); values of up to 16 bytes
-/// are formatted without heap allocation, the same way as `Decimal::to_java_string`.
+/// A decimal as Java's `BigDecimal.toString` (what Jackson writes for a `DecimalNode`).
 fn write_java_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: i32) {
-    let Some(unscaled) = Decimal::to_unscaled(bytes) else {
-        out.extend_from_slice(Decimal::to_java_string(bytes, scale).as_bytes());
-        return;
-    };
-    let mut buf = StackBuf::new();
-    let _ = write!(buf, "{}", unscaled.unsigned_abs());
-    let digits = buf.as_bytes();
-    if unscaled < 0 {
-        out.push(b'-');
-    }
-    let adjusted = -i64::from(scale) + (digits.len() as i64 - 1);
-    if scale >= 0 && adjusted >= -6 {
-        let scale = scale as usize;
-        if scale == 0 {
-            out.extend_from_slice(digits);
-        } else if digits.len() > scale {
-            let (int, frac) = digits.split_at(digits.len() - scale);
-            out.extend_from_slice(int);
-            out.push(b'.');
-            out.extend_from_slice(frac);
-        } else {
-            out.extend_from_slice(b"0.");
-            out.extend(std::iter::repeat_n(b'0', scale - digits.len()));
-            out.extend_from_slice(digits);
-        }
-        return;
-    }
-    out.push(digits[0]);
-    if digits.len() > 1 {
-        out.push(b'.');
-        out.extend_from_slice(&digits[1..]);
-    }
-    out.push(b'E');
-    if adjusted >= 0 {
-        out.push(b'+');
-    }
-    write_int(out, adjusted);
+    let _ = Decimal::write_java_string(&mut Utf8Out(out), bytes, scale);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -2108,7 +1962,6 @@ fn schemaless(node: &Json) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use connect_api::data::java_float::{format_f32, format_f64};
     use connect_api::data::logical::{Date, Time, Timestamp};
     use connect_api::ErrorKind;
 
@@ -2581,75 +2434,6 @@ mod tests {
             self.0 ^= self.0 << 17;
             self.0
         }
-    }
-
-    #[test]
-    fn float_formatting_matches_connect_api_java_float() {
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let check64 = |v: f64| {
-            let mut out = Vec::new();
-            write_java_float(&mut out, Float::F64(v));
-            assert_eq!(String::from_utf8(out).unwrap(), format_f64(v), "{v:e}");
-        };
-        for v in [
-            0.0,
-            1.0,
-            0.5,
-            123.456,
-            1e21,
-            1e-3,
-            9.999e-4,
-            1234567.0,
-            12345678.0,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-        ] {
-            check64(v);
-            check64(-v);
-        }
-        for _ in 0..20_000 {
-            check64(f64::from_bits(rng.next()));
-            check64((rng.next() % 1_000_000) as f64 / 1000.0);
-        }
-        for _ in 0..20_000 {
-            let v = f32::from_bits(rng.next() as u32);
-            let mut out = Vec::new();
-            write_java_float(&mut out, Float::F32(v));
-            assert_eq!(String::from_utf8(out).unwrap(), format_f32(v), "{v:e}");
-        }
-    }
-
-    #[test]
-    fn decimal_formatting_matches_connect_api() {
-        let mut rng = XorShift(12345);
-        for i in 0..20_000 {
-            let unscaled = match i % 3 {
-                0 => (rng.next() % 2_000_000) as i128 - 1_000_000,
-                1 => rng.next() as i64 as i128,
-                _ => ((rng.next() as i128) << 64 | rng.next() as i128) >> (rng.next() % 64),
-            };
-            let scale = (rng.next() % 60) as i32 - 20;
-            let v = Decimal::from_unscaled(unscaled);
-            let bytes = v.as_bytes().unwrap();
-            let mut out = Vec::new();
-            write_java_decimal(&mut out, bytes, scale);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                Decimal::to_java_string(bytes, scale),
-                "{unscaled} {scale}"
-            );
-        }
-        let big = Decimal::parse(
-            "123456789012345678901234567890123456789012345678901234567890",
-            3,
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        write_java_decimal(&mut out, big.as_bytes().unwrap(), 3);
-        assert_eq!(
-            out,
-            b"123456789012345678901234567890123456789012345678901234567890.000"
-        );
     }
 
     // --- to_connect (inputs from Kafka's JsonConverterTest) ---
