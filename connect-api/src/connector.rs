@@ -224,11 +224,7 @@ impl SourceTaskContext {
 
     /// The task configuration it was started with.
     pub fn config(&self) -> Config {
-        self.inner
-            .config()
-            .into_iter()
-            .map(|e| (e.key.into(), e.value.into()))
-            .collect()
+        config_from_abi(self.inner.config())
     }
 }
 
@@ -283,11 +279,7 @@ impl SinkTaskContext {
 
     /// The task configuration it was started with.
     pub fn config(&self) -> Config {
-        self.inner
-            .config()
-            .into_iter()
-            .map(|e| (e.key.into(), e.value.into()))
-            .collect()
+        config_from_abi(self.inner.config())
     }
 }
 

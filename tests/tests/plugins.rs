@@ -1,4 +1,4 @@
-//! Plugin discovery: bad files are skipped with a clear reason while the good ones load; a library dropped into
+//! Plugin discovery: bad files (garbage, foreign libraries, incompatible plugins) are skipped with a clear reason while the good ones load; a library dropped into
 //! plugin.path after start is found by the rescan an unknown class triggers.
 
 use std::time::Duration;
@@ -11,6 +11,12 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = plugin_dir(dir.path(), &["connect_file", "test_plugin_abi_mismatch"]);
     std::fs::write(plugins.join("garbage.so"), b"this is not an ELF file").unwrap();
+    // A real shared library that is not a plugin (the C math library every Linux system has).
+    std::fs::copy(
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        plugins.join("foreign.so"),
+    )
+    .unwrap();
 
     let mut list = ConnectProcess::start(
         &[
