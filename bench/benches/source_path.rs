@@ -21,19 +21,13 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::ClientConfig;
 
 fn end_offset(consumer: &BaseConsumer, topic: &str) -> i64 {
-    consumer
-        .fetch_watermarks(topic, 0, Duration::from_secs(10))
-        .map(|(_, high)| high)
-        .unwrap_or(0)
+    consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).map(|(_, high)| high).unwrap_or(0)
 }
 
 fn wait_for_end(consumer: &BaseConsumer, topic: &str, n: i64) {
     let deadline = Instant::now() + Duration::from_secs(600);
     while end_offset(consumer, topic) < n {
-        assert!(
-            Instant::now() < deadline,
-            "{topic} did not reach {n} records"
-        );
+        assert!(Instant::now() < deadline, "{topic} did not reach {n} records");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -43,11 +37,8 @@ fn raw(broker: &Broker, topic: &str, n: i64, size: usize) -> Duration {
     let payload = format!("\"{}\"", "x".repeat(size));
     let consumer: BaseConsumer = client(broker).create().expect("consumer");
     let start = Instant::now();
-    let producer: ThreadedProducer<DefaultProducerContext> = client(broker)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .create()
-        .expect("producer");
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     for _ in 0..n {
         let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload.as_bytes());
         loop {
@@ -77,22 +68,16 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize) ->
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let worker_config = Arc::new(
-        WorkerConfig::from_props(&dir.path().join("worker.properties"), props)
-            .expect("worker config"),
-    );
-    let offsets =
-        Arc::new(FileOffsetStore::open(&dir.path().join("offsets.json")).expect("offsets"));
+    let worker_config =
+        Arc::new(WorkerConfig::from_props(&dir.path().join("worker.properties"), props).expect("worker config"));
+    let offsets = Arc::new(FileOffsetStore::open(&dir.path().join("offsets.json")).expect("offsets"));
     let worker = Worker::new(worker_config, offsets, Arc::new(StatusBoard::new("bench")));
     let registry = PluginRegistry::new(vec![plugins.to_path_buf()]);
-    let plugin = registry
-        .resolve("GeneratorSource")
-        .expect("generator plugin");
-    let connector: BTreeMap<String, String> =
-        [("name", "bench"), ("connector.class", "GeneratorSource")]
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
+    let plugin = registry.resolve("GeneratorSource").expect("generator plugin");
+    let connector: BTreeMap<String, String> = [("name", "bench"), ("connector.class", "GeneratorSource")]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
     let task_config: BTreeMap<String, String> = [
         ("topic", topic.to_string()),
         ("records", n.to_string()),
@@ -105,15 +90,7 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize) ->
     let consumer: BaseConsumer = client(broker).create().expect("consumer");
     let start = Instant::now();
     let task = worker
-        .start_task(
-            TaskId {
-                connector: "bench".into(),
-                task: 0,
-            },
-            plugin,
-            &connector,
-            task_config,
-        )
+        .start_task(TaskId { connector: "bench".into(), task: 0 }, plugin, &connector, task_config)
         .expect("start task");
     wait_for_end(&consumer, topic, n);
     let elapsed = start.elapsed();
@@ -130,10 +107,8 @@ fn client(broker: &Broker) -> ClientConfig {
 
 fn main() {
     // `cargo bench` passes --bench; a filter argument is ignored.
-    let plugins = connect_tests::plugin_dir(
-        tempfile::tempdir().expect("dir").keep().as_path(),
-        &["test_plugin_generator"],
-    );
+    let plugins =
+        connect_tests::plugin_dir(tempfile::tempdir().expect("dir").keep().as_path(), &["test_plugin_generator"]);
     let broker = Broker::start();
     let rounds = 3;
     println!("| value size | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio |");
@@ -150,10 +125,6 @@ fn main() {
         }
         let raw_rate = n as f64 / raw_best.as_secs_f64();
         let connect_rate = n as f64 / connect_best.as_secs_f64();
-        println!(
-            "| {} B | {n} | {raw_rate:.0} | {connect_rate:.0} | {:.2} |",
-            size + 2,
-            connect_rate / raw_rate
-        );
+        println!("| {} B | {n} | {raw_rate:.0} | {connect_rate:.0} | {:.2} |", size + 2, connect_rate / raw_rate);
     }
 }

@@ -168,10 +168,7 @@ impl Validator {
                 if options.iter().any(|o| o.eq_ignore_ascii_case(&s)) {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "String must be one of (case insensitive): {}",
-                        options.join(", ")
-                    ))
+                    Err(format!("String must be one of (case insensitive): {}", options.join(", ")))
                 }
             }
             (Validator::NonEmptyString, v) => {
@@ -325,10 +322,7 @@ impl ConfigKey {
             Some(r) => Some(r),
             None if self.has_default => self.default_value.as_deref(),
             None => {
-                return Err(format!(
-                    "Missing required configuration \"{}\" which has no default value.",
-                    self.name
-                ))
+                return Err(format!("Missing required configuration \"{}\" which has no default value.", self.name))
             }
         };
         let Some(raw) = raw else {
@@ -337,13 +331,9 @@ impl ConfigKey {
         let value = parse_typed(self.config_type, raw)
             .map_err(|why| format!("Invalid value {raw} for configuration {}: {why}", self.name))?;
         if let Some(validator) = &self.validator {
-            validator.check(&value).map_err(|why| {
-                format!(
-                    "Invalid value {} for configuration {}: {why}",
-                    value.masked(),
-                    self.name
-                )
-            })?;
+            validator
+                .check(&value)
+                .map_err(|why| format!("Invalid value {} for configuration {}: {why}", value.masked(), self.name))?;
         }
         Ok(value)
     }
@@ -420,9 +410,7 @@ impl fmt::Display for ConfigValue {
         match self {
             ConfigValue::Null => Ok(()),
             ConfigValue::Boolean(v) => write!(f, "{v}"),
-            ConfigValue::String(v) | ConfigValue::Class(v) | ConfigValue::Password(v) => {
-                f.write_str(v)
-            }
+            ConfigValue::String(v) | ConfigValue::Class(v) | ConfigValue::Password(v) => f.write_str(v),
             ConfigValue::Int(v) => write!(f, "{v}"),
             ConfigValue::Short(v) => write!(f, "{v}"),
             ConfigValue::Long(v) => write!(f, "{v}"),
@@ -513,10 +501,7 @@ impl ConfigDef {
                 .map_err(|msg| ConnectError::with_kind(crate::ErrorKind::Config, msg))?;
             values.insert(key.name.clone(), value);
         }
-        Ok(ParsedConfig {
-            values,
-            raw: props.clone(),
-        })
+        Ok(ParsedConfig { values, raw: props.clone() })
     }
 
     /// Validates `props` key by key, as Kafka's `ConfigDef.validate`: one report per defined key, in order.
@@ -526,10 +511,7 @@ impl ConfigDef {
             .map(|key| {
                 let raw = props.get(&key.name).map(String::as_str);
                 let (value, errors) = match key.parse(raw) {
-                    Ok(v) => (
-                        (!matches!(v, ConfigValue::Null)).then(|| v.masked()),
-                        Vec::new(),
-                    ),
+                    Ok(v) => ((!matches!(v, ConfigValue::Null)).then(|| v.masked()), Vec::new()),
                     Err(e) => (
                         raw.map(|r| {
                             if key.config_type == ConfigType::Password {
@@ -541,13 +523,7 @@ impl ConfigDef {
                         vec![e],
                     ),
                 };
-                ConfigValueInfo {
-                    name: key.name.clone(),
-                    value,
-                    recommended_values: Vec::new(),
-                    errors,
-                    visible: true,
-                }
+                ConfigValueInfo { name: key.name.clone(), value, recommended_values: Vec::new(), errors, visible: true }
             })
             .collect()
     }
@@ -568,9 +544,7 @@ pub struct ParsedConfig {
 impl ParsedConfig {
     /// The typed value of a defined key.
     pub fn get(&self, key: &str) -> Result<&ConfigValue> {
-        self.values
-            .get(key)
-            .ok_or_else(|| ConnectError::config(key, "is not a defined configuration key"))
+        self.values.get(key).ok_or_else(|| ConnectError::config(key, "is not a defined configuration key"))
     }
 
     /// The raw string value of any key, defined or not.
@@ -583,15 +557,9 @@ impl ParsedConfig {
         &self.raw
     }
 
-    fn typed<'a, T>(
-        &'a self,
-        key: &str,
-        pick: impl Fn(&'a ConfigValue) -> Option<T>,
-        ty: &str,
-    ) -> Result<T> {
+    fn typed<'a, T>(&'a self, key: &str, pick: impl Fn(&'a ConfigValue) -> Option<T>, ty: &str) -> Result<T> {
         let value = self.get(key)?;
-        pick(value)
-            .ok_or_else(|| ConnectError::config(key, format!("is not set or not of type {ty}")))
+        pick(value).ok_or_else(|| ConnectError::config(key, format!("is not set or not of type {ty}")))
     }
 
     /// A `STRING`, `CLASS` or `PASSWORD` value; an error when null.
@@ -599,9 +567,7 @@ impl ParsedConfig {
         self.typed(
             key,
             |v| match v {
-                ConfigValue::String(s) | ConfigValue::Class(s) | ConfigValue::Password(s) => {
-                    Some(s.as_str())
-                }
+                ConfigValue::String(s) | ConfigValue::Class(s) | ConfigValue::Password(s) => Some(s.as_str()),
                 _ => None,
             },
             "STRING",
@@ -777,9 +743,7 @@ impl ConfigInfos {
             .map(|value| {
                 let definition = match def.key(&value.name) {
                     Some(key) => ConfigKeyInfo::from(key),
-                    None => ConfigKeyInfo::from(
-                        &ConfigKey::new(value.name.clone(), ConfigType::String).optional(),
-                    ),
+                    None => ConfigKeyInfo::from(&ConfigKey::new(value.name.clone(), ConfigType::String).optional()),
                 };
                 ConfigInfo { definition, value }
             })
@@ -794,15 +758,7 @@ impl ConfigInfos {
 
     /// Every error as `key: message`, for logs and CLI messages.
     pub fn error_messages(&self) -> Vec<String> {
-        self.configs
-            .iter()
-            .flat_map(|c| {
-                c.value
-                    .errors
-                    .iter()
-                    .map(move |e| format!("{}: {e}", c.value.name))
-            })
-            .collect()
+        self.configs.iter().flat_map(|c| c.value.errors.iter().map(move |e| format!("{}: {e}", c.value.name))).collect()
     }
 }
 
@@ -811,37 +767,18 @@ mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn parse_errors_use_kafka_messages() {
-        let def = ConfigDef::new().define(ConfigKey::new("n", ConfigType::Int).validator(
-            Validator::Range {
-                min: Some(1.0),
-                max: None,
-            },
-        ));
+        let def = ConfigDef::new()
+            .define(ConfigKey::new("n", ConfigType::Int).validator(Validator::Range { min: Some(1.0), max: None }));
         let err = def.parse(&props(&[("n", "abc")])).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "Invalid value abc for configuration n: Not a number of type INT"
-        );
+        assert_eq!(err.message(), "Invalid value abc for configuration n: Not a number of type INT");
         let err = def.parse(&props(&[("n", "0")])).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "Invalid value 0 for configuration n: Value must be at least 1"
-        );
-        assert_eq!(
-            def.parse(&props(&[("n", " 5 ")]))
-                .unwrap()
-                .int("n")
-                .unwrap(),
-            5
-        );
+        assert_eq!(err.message(), "Invalid value 0 for configuration n: Value must be at least 1");
+        assert_eq!(def.parse(&props(&[("n", " 5 ")])).unwrap().int("n").unwrap(), 5);
     }
 
     #[test]
@@ -854,16 +791,11 @@ mod tests {
                     .default_value("none")
                     .validator(Validator::OneOf(vec!["none".into(), "all".into()])),
             );
-        let parsed = def
-            .parse(&props(&[("l", "a, b ,c"), ("b", "TRUE")]))
-            .unwrap();
+        let parsed = def.parse(&props(&[("l", "a, b ,c"), ("b", "TRUE")])).unwrap();
         assert_eq!(parsed.list("l").unwrap(), ["a", "b", "c"]);
         assert!(parsed.boolean("b").unwrap());
         let err = def.parse(&props(&[("m", "some")])).unwrap_err();
-        assert_eq!(
-            err.message(),
-            "Invalid value some for configuration m: String must be one of: none, all"
-        );
+        assert_eq!(err.message(), "Invalid value some for configuration m: String must be one of: none, all");
     }
 
     #[test]

@@ -9,9 +9,7 @@ use abi_stable::std_types::{RString, RVec};
 use crate::abi::{ConnectorContextBox, SinkTaskContextBox, SourceTaskContextBox};
 use crate::config::{Config, ConfigDef, ConfigValueInfo};
 use crate::error::{ConnectError, Result};
-use crate::record::{
-    RecordMetadata, SinkRecord, SourceMap, SourceRecord, TopicPartition, TopicPartitionOffset,
-};
+use crate::record::{RecordMetadata, SinkRecord, SourceMap, SourceRecord, TopicPartition, TopicPartitionOffset};
 
 /// What every connector does, source or sink: validate and accept a configuration, split the work into task
 /// configurations, stop.
@@ -115,11 +113,7 @@ pub trait SourceTask: Send + 'static {
 
     /// Called once per record after Kafka acknowledged it (`metadata` says where it landed), or with `None` when
     /// the record was dropped by a transformation. Records are reported in the order they were polled.
-    fn commit_record(
-        &mut self,
-        record: &SourceRecord,
-        metadata: Option<&RecordMetadata>,
-    ) -> Result<()> {
+    fn commit_record(&mut self, record: &SourceRecord, metadata: Option<&RecordMetadata>) -> Result<()> {
         let _ = (record, metadata);
         Ok(())
     }
@@ -156,10 +150,7 @@ pub trait SinkTask: Send + 'static {
 
     /// Decides which offsets to commit; by default flushes and commits all of `offsets`. Return fewer offsets
     /// (or none) to commit less.
-    fn pre_commit(
-        &mut self,
-        offsets: Vec<TopicPartitionOffset>,
-    ) -> Result<Vec<TopicPartitionOffset>> {
+    fn pre_commit(&mut self, offsets: Vec<TopicPartitionOffset>) -> Result<Vec<TopicPartitionOffset>> {
         self.flush(&offsets)?;
         Ok(offsets)
     }
@@ -175,9 +166,7 @@ pub struct ConnectorContext {
 
 impl Clone for ConnectorContext {
     fn clone(&self) -> Self {
-        ConnectorContext {
-            inner: crate::abi::ConnectorContextApi_TO::from_sabi(self.inner.obj.shallow_clone()),
-        }
+        ConnectorContext { inner: crate::abi::ConnectorContextApi_TO::from_sabi(self.inner.obj.shallow_clone()) }
     }
 }
 
@@ -205,9 +194,7 @@ pub struct SourceTaskContext {
 
 impl Clone for SourceTaskContext {
     fn clone(&self) -> Self {
-        SourceTaskContext {
-            inner: crate::abi::SourceTaskContextApi_TO::from_sabi(self.inner.obj.shallow_clone()),
-        }
+        SourceTaskContext { inner: crate::abi::SourceTaskContextApi_TO::from_sabi(self.inner.obj.shallow_clone()) }
     }
 }
 
@@ -235,9 +222,7 @@ pub struct SinkTaskContext {
 
 impl Clone for SinkTaskContext {
     fn clone(&self) -> Self {
-        SinkTaskContext {
-            inner: crate::abi::SinkTaskContextApi_TO::from_sabi(self.inner.obj.shallow_clone()),
-        }
+        SinkTaskContext { inner: crate::abi::SinkTaskContextApi_TO::from_sabi(self.inner.obj.shallow_clone()) }
     }
 }
 
@@ -287,16 +272,10 @@ impl SinkTaskContext {
 pub(crate) fn config_to_abi(config: &Config) -> RVec<crate::abi::ConfigEntry> {
     config
         .iter()
-        .map(|(k, v)| crate::abi::ConfigEntry {
-            key: RString::from(k.as_str()),
-            value: RString::from(v.as_str()),
-        })
+        .map(|(k, v)| crate::abi::ConfigEntry { key: RString::from(k.as_str()), value: RString::from(v.as_str()) })
         .collect()
 }
 
 pub(crate) fn config_from_abi(config: RVec<crate::abi::ConfigEntry>) -> Config {
-    config
-        .into_iter()
-        .map(|e| (e.key.into(), e.value.into()))
-        .collect()
+    config.into_iter().map(|e| (e.key.into(), e.value.into())).collect()
 }

@@ -32,9 +32,7 @@ impl ErrorKind {
     /// The Kafka Connect exception class name that corresponds to this kind, used in traces and logs.
     pub fn java_class(self) -> &'static str {
         match self {
-            ErrorKind::Fatal | ErrorKind::Panic => {
-                "org.apache.kafka.connect.errors.ConnectException"
-            }
+            ErrorKind::Fatal | ErrorKind::Panic => "org.apache.kafka.connect.errors.ConnectException",
             ErrorKind::Retriable => "org.apache.kafka.connect.errors.RetriableException",
             ErrorKind::Data => "org.apache.kafka.connect.errors.DataException",
             ErrorKind::Config => "org.apache.kafka.common.config.ConfigException",
@@ -63,11 +61,7 @@ pub struct ConnectError {
 impl ConnectError {
     /// A new error of `kind` with `message`.
     pub fn with_kind(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ConnectError {
-            kind,
-            message: RString::from(message.into()),
-            trace: ROption::RNone,
-        }
+        ConnectError { kind, message: RString::from(message.into()), trace: ROption::RNone }
     }
 
     /// A fatal error: the task or connector fails.
@@ -92,10 +86,7 @@ impl ConnectError {
     /// assert_eq!(err.to_string(), "Invalid value for configuration file: is required");
     /// ```
     pub fn config(key: &str, message: impl fmt::Display) -> Self {
-        Self::with_kind(
-            ErrorKind::Config,
-            format!("Invalid value for configuration {key}: {message}"),
-        )
+        Self::with_kind(ErrorKind::Config, format!("Invalid value for configuration {key}: {message}"))
     }
 
     /// An operation this connector or runtime does not support.
@@ -163,9 +154,9 @@ impl std::error::Error for ConnectError {}
 impl From<std::io::Error> for ConnectError {
     fn from(err: std::io::Error) -> Self {
         let kind = match err.kind() {
-            std::io::ErrorKind::Interrupted
-            | std::io::ErrorKind::WouldBlock
-            | std::io::ErrorKind::TimedOut => ErrorKind::Retriable,
+            std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                ErrorKind::Retriable
+            }
             _ => ErrorKind::Fatal,
         };
         ConnectError::with_kind(kind, err.to_string())
@@ -194,10 +185,7 @@ mod tests {
     #[test]
     fn status_trace_names_the_java_class_and_keeps_the_trace() {
         let err = ConnectError::data("bad value").with_trace("at line 1");
-        assert_eq!(
-            err.status_trace(),
-            "org.apache.kafka.connect.errors.DataException: bad value\nat line 1"
-        );
+        assert_eq!(err.status_trace(), "org.apache.kafka.connect.errors.DataException: bad value\nat line 1");
     }
 
     #[test]

@@ -37,14 +37,11 @@ pub mod record;
 
 pub use config::{Config, ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator};
 pub use connector::{
-    Connector, ConnectorContext, SinkConnector, SinkTask, SinkTaskContext, SourceConnector,
-    SourceTask, SourceTaskContext,
+    Connector, ConnectorContext, SinkConnector, SinkTask, SinkTaskContext, SourceConnector, SourceTask,
+    SourceTaskContext,
 };
-pub use data::{
-    Field, Header, Headers, MapEntry, Schema, SchemaBuilder, SchemaType, Struct, Value,
-};
+pub use data::{Field, Header, Headers, MapEntry, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{ConnectError, ErrorKind, Result};
 pub use record::{
-    RecordMetadata, SinkRecord, SourceMap, SourceRecord, TimestampType, TopicPartition,
-    TopicPartitionOffset,
+    RecordMetadata, SinkRecord, SourceMap, SourceRecord, TimestampType, TopicPartition, TopicPartitionOffset,
 };

@@ -27,14 +27,9 @@ fn install_hook() {
         std::panic::set_hook(Box::new(move |info| {
             let guarded = IN_GUARD.with(|g| *g.borrow() > 0);
             if guarded {
-                let location = info
-                    .location()
-                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
                 let backtrace = std::backtrace::Backtrace::force_capture();
-                let text = format!(
-                    "panicked at {}\n{backtrace}",
-                    location.as_deref().unwrap_or("<unknown>")
-                );
+                let text = format!("panicked at {}\n{backtrace}", location.as_deref().unwrap_or("<unknown>"));
                 LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
             } else {
                 previous(info);
@@ -78,9 +73,7 @@ where
         Ok(result) => result,
         Err(payload) => {
             let message = format!("{what} panicked: {}", payload_message(payload.as_ref()));
-            let trace = LAST_PANIC
-                .with(|p| p.borrow_mut().take())
-                .unwrap_or_default();
+            let trace = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default();
             Err(ConnectError::with_kind(ErrorKind::Panic, message).with_trace(trace))
         }
     }

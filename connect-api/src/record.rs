@@ -38,9 +38,7 @@ pub struct SourceMap {
 impl SourceMap {
     /// An empty map.
     pub fn new() -> Self {
-        SourceMap {
-            entries: RVec::new(),
-        }
+        SourceMap { entries: RVec::new() }
     }
 
     /// Adds or replaces `key`, returning the map.
@@ -93,10 +91,7 @@ pub struct TopicPartition {
 impl TopicPartition {
     /// A topic partition.
     pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        TopicPartition {
-            topic: RString::from(topic.into()),
-            partition,
-        }
+        TopicPartition { topic: RString::from(topic.into()), partition }
     }
 }
 
@@ -280,9 +275,6 @@ impl SinkRecord {
 
     /// The topic partition the record was read from.
     pub fn topic_partition(&self) -> TopicPartition {
-        TopicPartition {
-            topic: self.topic.clone(),
-            partition: self.kafka_partition,
-        }
+        TopicPartition { topic: self.topic.clone(), partition: self.kafka_partition }
     }
 }

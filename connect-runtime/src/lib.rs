@@ -13,5 +13,6 @@ pub mod cli;
 pub mod config;
 pub mod herder;
 pub mod plugins;
+pub mod rest;
 pub mod storage;
 pub mod worker;

@@ -50,17 +50,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     connect_runtime::cli::init_logging();
     let result = match cli.command {
-        Command::Standalone { worker, connectors } => {
-            connect_runtime::cli::standalone::run(&worker, &connectors)
+        Command::Standalone { worker, connectors } => connect_runtime::cli::standalone::run(&worker, &connectors),
+        Command::Plugins { command: PluginsCommand::List { plugin_path, worker_config, json } } => {
+            connect_runtime::cli::plugins::list(plugin_path, worker_config, json)
         }
-        Command::Plugins {
-            command:
-                PluginsCommand::List {
-                    plugin_path,
-                    worker_config,
-                    json,
-                },
-        } => connect_runtime::cli::plugins::list(plugin_path, worker_config, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,10 +20,7 @@ use crate::tools;
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// Makes a child process die with the test process, so a killed test run leaves no broker behind.
@@ -55,10 +52,7 @@ pub struct Consumed {
 impl Consumed {
     /// The value as UTF-8 text.
     pub fn value_str(&self) -> &str {
-        self.value
-            .as_deref()
-            .map(|v| std::str::from_utf8(v).expect("utf-8 value"))
-            .unwrap_or("")
+        self.value.as_deref().map(|v| std::str::from_utf8(v).expect("utf-8 value")).unwrap_or("")
     }
 }
 
@@ -79,13 +73,7 @@ impl Broker {
         let log = std::fs::File::create(dir.path().join("broker.log")).expect("broker log");
         let mut command = Command::new(tansu);
         command
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             // tansu resolves the sqlite path against its working directory.
             .args(["--storage-engine", "sqlite://broker.db"])
             .current_dir(dir.path())
@@ -97,11 +85,7 @@ impl Broker {
         let broker = Broker { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not start: {}",
-                broker.log()
-            );
+            assert!(Instant::now() < deadline, "tansu did not start: {}", broker.log());
             std::thread::sleep(Duration::from_millis(20));
         }
         broker
@@ -130,12 +114,8 @@ impl Broker {
 
     /// Creates a topic (tansu 0.6.0 does not create topics on first use).
     pub fn create_topic(&self, name: &str, partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> =
-            self.client_config().create().expect("admin client");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let admin: AdminClient<DefaultClientContext> = self.client_config().create().expect("admin client");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
         let results = runtime
             .block_on(admin.create_topics(
                 &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
@@ -151,11 +131,8 @@ impl Broker {
 
     /// Produces values (with optional keys) to `topic` and waits for them to be acknowledged.
     pub fn produce(&self, topic: &str, records: &[(Option<&[u8]>, &[u8])]) {
-        let producer: ThreadedProducer<DefaultProducerContext> = self
-            .client_config()
-            .set("acks", "all")
-            .create()
-            .expect("producer");
+        let producer: ThreadedProducer<DefaultProducerContext> =
+            self.client_config().set("acks", "all").create().expect("producer");
         for (key, value) in records {
             let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(*value);
             if let Some(key) = key {
@@ -174,18 +151,11 @@ impl Broker {
             .set("enable.auto.commit", "false")
             .create()
             .expect("consumer");
-        let metadata = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .expect("metadata");
-        let partitions = metadata
-            .topics()
-            .first()
-            .map(|t| t.partitions().len())
-            .unwrap_or(0);
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+        let partitions = metadata.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions as i32 {
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
-                .expect("partition");
+            tpl.add_partition_offset(topic, p, Offset::Beginning).expect("partition");
         }
         consumer.assign(&tpl).expect("assign");
         let deadline = Instant::now() + timeout;
@@ -199,11 +169,7 @@ impl Broker {
                     value: m.payload().map(<[u8]>::to_vec),
                     headers: m
                         .headers()
-                        .map(|h| {
-                            h.iter()
-                                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                                .collect()
-                        })
+                        .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect())
                         .unwrap_or_default(),
                 }),
                 Some(Err(e)) => eprintln!("test consumer: {e}"),

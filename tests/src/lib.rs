@@ -36,9 +36,7 @@ pub fn write_properties(path: &Path, pairs: &[(&str, &str)]) {
 
 /// The lines of a text file (empty if it does not exist yet).
 pub fn read_lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .map(|s| s.lines().map(str::to_string).collect())
-        .unwrap_or_default()
+    std::fs::read_to_string(path).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
 }
 
 /// A plugin directory holding the given built libraries, each in its own subdirectory as Kafka lays plugins out.
@@ -48,11 +46,8 @@ pub fn plugin_dir(root: &Path, libraries: &[&str]) -> PathBuf {
         let source = tools::library(lib);
         let target = dir.join(lib);
         std::fs::create_dir_all(&target).expect("create plugin dir");
-        std::fs::copy(
-            &source,
-            target.join(source.file_name().expect("library file name")),
-        )
-        .unwrap_or_else(|e| panic!("cannot copy {}: {e}", source.display()));
+        std::fs::copy(&source, target.join(source.file_name().expect("library file name")))
+            .unwrap_or_else(|e| panic!("cannot copy {}: {e}", source.display()));
     }
     std::fs::create_dir_all(&dir).expect("create plugin dir");
     dir
@@ -60,12 +55,7 @@ pub fn plugin_dir(root: &Path, libraries: &[&str]) -> PathBuf {
 
 /// A standalone worker configuration in `dir` for `broker`, with the given plugin directory, offsets in
 /// `dir/offsets.json`, a 1 s offset flush interval, then `extra` settings.
-pub fn worker_properties(
-    dir: &Path,
-    broker: &Broker,
-    plugins: &Path,
-    extra: &[(&str, &str)],
-) -> PathBuf {
+pub fn worker_properties(dir: &Path, broker: &Broker, plugins: &Path, extra: &[(&str, &str)]) -> PathBuf {
     let path = dir.join("worker.properties");
     let bootstrap = broker.bootstrap();
     let offsets = dir.join("offsets.json");

@@ -20,19 +20,13 @@ impl ConnectProcess {
         let mut command = Command::new(tools::connect_binary());
         command
             .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("CONNECT_TEST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", std::env::var("CONNECT_TEST_LOG").unwrap_or_else(|_| "info".into()))
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log handle"))
             .stderr(out);
         die_with_parent(&mut command);
         let child = command.spawn().expect("start connect");
-        ConnectProcess {
-            child,
-            log: log.to_path_buf(),
-        }
+        ConnectProcess { child, log: log.to_path_buf() }
     }
 
     /// `connect standalone worker connectors...`.
@@ -56,16 +50,10 @@ impl ConnectProcess {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "connect exited ({status}) before printing {needle:?}:\n{}",
-                    self.output()
-                );
+                panic!("connect exited ({status}) before printing {needle:?}:\n{}", self.output());
             }
             if Instant::now() > deadline {
-                panic!(
-                    "connect did not print {needle:?} within {timeout:?}:\n{}",
-                    self.output()
-                );
+                panic!("connect did not print {needle:?} within {timeout:?}:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -79,10 +67,7 @@ impl ConnectProcess {
                 return status;
             }
             if Instant::now() > deadline {
-                panic!(
-                    "connect did not exit within {timeout:?}:\n{}",
-                    self.output()
-                );
+                panic!("connect did not exit within {timeout:?}:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -13,9 +13,7 @@ pub fn tools_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CONNECT_RS_TOOLS") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache/connect-rs/tools")
 }
 
@@ -30,10 +28,7 @@ pub fn tansu() -> PathBuf {
     let lock = File::create(dir.join(".install.lock")).expect("create the install lock");
     lock.lock().expect("take the install lock");
     if !binary.exists() {
-        eprintln!(
-            "installing tansu {TANSU_VERSION} into {} (takes several minutes, once)",
-            dir.display()
-        );
+        eprintln!("installing tansu {TANSU_VERSION} into {} (takes several minutes, once)", dir.display());
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
                 "install",
@@ -48,10 +43,7 @@ pub fn tansu() -> PathBuf {
             .arg(&dir)
             .status()
             .expect("run cargo install tansu");
-        assert!(
-            status.success(),
-            "cargo install tansu {TANSU_VERSION} failed"
-        );
+        assert!(status.success(), "cargo install tansu {TANSU_VERSION} failed");
     }
     binary
 }
@@ -60,30 +52,19 @@ pub fn tansu() -> PathBuf {
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<test binary>
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile dir")
-        .to_path_buf()
+    exe.parent().and_then(|deps| deps.parent()).expect("target profile dir").to_path_buf()
 }
 
 /// The `connect` binary.
 pub fn connect_binary() -> PathBuf {
     let path = target_dir().join("connect");
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: build the workspace first (cargo build --workspace)", path.display());
     path
 }
 
 /// A plugin library built in the workspace, by crate library name (`connect_file` -> `libconnect_file.so`).
 pub fn library(name: &str) -> PathBuf {
     let path = target_dir().join(format!("lib{name}.so"));
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: build the workspace first (cargo build --workspace)", path.display());
     path
 }

@@ -38,18 +38,11 @@ fn missing_file_key_is_named_with_the_connector_file() {
     let source = file_source(
         dir.path(),
         "src.properties",
-        &[
-            ("name", "s"),
-            ("connector.class", "FileStreamSource"),
-            ("topic", "t"),
-        ],
+        &[("name", "s"), ("connector.class", "FileStreamSource"), ("topic", "t")],
     );
     let out = run_expecting_failure(&worker, &[&source], &dir.path().join("log"));
     assert!(out.contains("src.properties"), "{out}");
-    assert!(
-        out.contains("file: Missing required configuration \"file\" which has no default value."),
-        "{out}"
-    );
+    assert!(out.contains("file: Missing required configuration \"file\" which has no default value."), "{out}");
 }
 
 #[test]
@@ -66,17 +59,10 @@ fn unknown_connector_class_lists_the_available_ones() {
             ("offset.storage.file.filename", "o.json"),
         ],
     );
-    let source = file_source(
-        dir.path(),
-        "nope.properties",
-        &[("name", "s"), ("connector.class", "com.example.Nope")],
-    );
+    let source = file_source(dir.path(), "nope.properties", &[("name", "s"), ("connector.class", "com.example.Nope")]);
     let out = run_expecting_failure(&worker, &[&source], &dir.path().join("log"));
     assert!(out.contains("nope.properties: connector.class: Failed to find any class that implements Connector and which name matches com.example.Nope"), "{out}");
-    assert!(
-        out.contains("org.apache.kafka.connect.file.FileStreamSourceConnector"),
-        "{out}"
-    );
+    assert!(out.contains("org.apache.kafka.connect.file.FileStreamSourceConnector"), "{out}");
 }
 
 #[test]
@@ -86,10 +72,7 @@ fn malformed_properties_name_the_file_and_line() {
     std::fs::write(&worker, "bootstrap.servers=127.0.0.1:1\nbroken=\\uZZZZ\n").unwrap();
     let source = file_source(dir.path(), "s.properties", &[("name", "s")]);
     let out = run_expecting_failure(&worker, &[&source], &dir.path().join("log"));
-    assert!(
-        out.contains("worker.properties: malformed properties file"),
-        "{out}"
-    );
+    assert!(out.contains("worker.properties: malformed properties file"), "{out}");
     assert!(out.contains("line 2"), "{out}");
 }
 
@@ -97,26 +80,14 @@ fn malformed_properties_name_the_file_and_line() {
 fn invalid_worker_values_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let worker = dir.path().join("worker.properties");
-    write_properties(
-        &worker,
-        &[
-            ("bootstrap.servers", "127.0.0.1:1"),
-            ("offset.flush.interval.ms", "often"),
-        ],
-    );
+    write_properties(&worker, &[("bootstrap.servers", "127.0.0.1:1"), ("offset.flush.interval.ms", "often")]);
     let source = file_source(dir.path(), "s.properties", &[("name", "s")]);
     let out = run_expecting_failure(&worker, &[&source], &dir.path().join("log"));
-    assert!(
-        out.contains("worker.properties: offset.flush.interval.ms: Invalid value often"),
-        "{out}"
-    );
+    assert!(out.contains("worker.properties: offset.flush.interval.ms: Invalid value often"), "{out}");
 
     write_properties(&worker, &[("bootstrap.servers", "127.0.0.1:1")]);
     let out = run_expecting_failure(&worker, &[&source], &dir.path().join("log2"));
-    assert!(
-        out.contains("offset.storage.file.filename: Missing required configuration"),
-        "{out}"
-    );
+    assert!(out.contains("offset.storage.file.filename: Missing required configuration"), "{out}");
 }
 
 #[test]
@@ -140,18 +111,8 @@ fn unreachable_broker_is_reported_with_bootstrap_servers() {
     let source = file_source(
         dir.path(),
         "s.properties",
-        &[
-            ("name", "s"),
-            ("connector.class", "FileStreamSource"),
-            ("file", input.to_str().unwrap()),
-            ("topic", "t"),
-        ],
+        &[("name", "s"), ("connector.class", "FileStreamSource"), ("file", input.to_str().unwrap()), ("topic", "t")],
     );
     let out = run_expecting_failure(&worker, &[&source], &dir.path().join("log"));
-    assert!(
-        out.contains(&format!(
-            "bootstrap.servers: cannot reach the Kafka cluster at {bootstrap}"
-        )),
-        "{out}"
-    );
+    assert!(out.contains(&format!("bootstrap.servers: cannot reach the Kafka cluster at {bootstrap}")), "{out}");
 }

@@ -22,10 +22,7 @@ fn a_panicking_task_fails_and_the_other_connectors_keep_running() {
         &faulty,
         &[
             ("name", "faulty"),
-            (
-                "connector.class",
-                "com.connectrs.test.FaultySourceConnector",
-            ),
+            ("connector.class", "com.connectrs.test.FaultySourceConnector"),
             ("topic", "faulty"),
             ("panic.after", "3"),
         ],
@@ -51,43 +48,20 @@ fn a_panicking_task_fails_and_the_other_connectors_keep_running() {
         ],
     );
 
-    let mut connect = ConnectProcess::standalone(
-        &worker,
-        &[&faulty, &source, &sink],
-        &dir.path().join("connect.log"),
-    );
+    let mut connect = ConnectProcess::standalone(&worker, &[&faulty, &source, &sink], &dir.path().join("connect.log"));
     connect.wait_for_output("task faulty-0 is FAILED", Duration::from_secs(60));
     let log = connect.output();
     assert!(log.contains("poll panicked: index out of bounds"), "{log}");
-    assert!(
-        log.contains("tests/plugins/faulty/src/lib.rs"),
-        "the trace names the panic location:\n{log}"
-    );
+    assert!(log.contains("tests/plugins/faulty/src/lib.rs"), "the trace names the panic location:\n{log}");
 
     // The records polled before the panic were still delivered.
-    assert_eq!(
-        broker.consume("faulty", 3, Duration::from_secs(20)).len(),
-        3
-    );
+    assert_eq!(broker.consume("faulty", 3, Duration::from_secs(20)).len(), 3);
     // The other connectors go on: lines written after the failure still arrive.
-    wait_for("the first lines", Duration::from_secs(60), || {
-        (read_lines(&output).len() == 2).then_some(())
-    });
+    wait_for("the first lines", Duration::from_secs(60), || (read_lines(&output).len() == 2).then_some(()));
     use std::io::Write;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&input)
-        .unwrap()
-        .write_all(b"three\n")
-        .unwrap();
-    wait_for(
-        "a line written after the failure",
-        Duration::from_secs(60),
-        || (read_lines(&output) == ["one", "two", "three"]).then_some(()),
-    );
-    assert!(
-        connect.terminate(Duration::from_secs(30)).success(),
-        "{}",
-        connect.output()
-    );
+    std::fs::OpenOptions::new().append(true).open(&input).unwrap().write_all(b"three\n").unwrap();
+    wait_for("a line written after the failure", Duration::from_secs(60), || {
+        (read_lines(&output) == ["one", "two", "three"]).then_some(())
+    });
+    assert!(connect.terminate(Duration::from_secs(30)).success(), "{}", connect.output());
 }

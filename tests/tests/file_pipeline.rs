@@ -12,9 +12,7 @@ fn hundred_thousand_lines_arrive_in_order() {
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
-    let expected: Vec<String> = (1..=100_000)
-        .map(|i| format!("line {i:06} of the test file"))
-        .collect();
+    let expected: Vec<String> = (1..=100_000).map(|i| format!("line {i:06} of the test file")).collect();
     std::fs::write(&input, expected.join("\n") + "\n").unwrap();
 
     let worker = worker_properties(dir.path(), &broker, &plugins, &[]);
@@ -40,41 +38,20 @@ fn hundred_thousand_lines_arrive_in_order() {
     )
     .unwrap();
 
-    let mut connect =
-        ConnectProcess::standalone(&worker, &[&source, &sink], &dir.path().join("connect.log"));
-    wait_for(
-        "100 000 lines in the sink file",
-        Duration::from_secs(120),
-        || (read_lines(&output).len() >= expected.len()).then_some(()),
-    );
+    let mut connect = ConnectProcess::standalone(&worker, &[&source, &sink], &dir.path().join("connect.log"));
+    wait_for("100 000 lines in the sink file", Duration::from_secs(120), || {
+        (read_lines(&output).len() >= expected.len()).then_some(())
+    });
     let status = connect.terminate(Duration::from_secs(30));
-    assert!(
-        status.success(),
-        "connect exited with {status}:\n{}",
-        connect.output()
-    );
-    assert_eq!(
-        read_lines(&output),
-        expected,
-        "lines lost, duplicated or reordered"
-    );
+    assert!(status.success(), "connect exited with {status}:\n{}", connect.output());
+    assert_eq!(read_lines(&output), expected, "lines lost, duplicated or reordered");
 
     // The committed source offset is the end of the input file.
     let offsets: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("offsets.json")).unwrap()).unwrap();
     let entry = &offsets["offsets"][0];
-    assert_eq!(
-        entry["key"],
-        serde_json::json!(["file-source", {"filename": input.to_str().unwrap()}])
-    );
-    assert_eq!(
-        entry["value"]["position"],
-        std::fs::metadata(&input).unwrap().len()
-    );
+    assert_eq!(entry["key"], serde_json::json!(["file-source", {"filename": input.to_str().unwrap()}]));
+    assert_eq!(entry["value"]["position"], std::fs::metadata(&input).unwrap().len());
     let log = connect.output();
-    assert!(
-        log.contains("task file-source-0 is RUNNING")
-            && log.contains("task file-sink-0 is RUNNING"),
-        "{log}"
-    );
+    assert!(log.contains("task file-source-0 is RUNNING") && log.contains("task file-sink-0 is RUNNING"), "{log}");
 }

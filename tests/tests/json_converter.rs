@@ -23,11 +23,7 @@ fn envelopes_match_kafka_connect_and_values_round_trip() {
         dir.path(),
         &broker,
         &plugins,
-        &[
-            ("key.converter", json),
-            ("value.converter", json),
-            ("value.converter.schemas.enable", "true"),
-        ],
+        &[("key.converter", json), ("value.converter", json), ("value.converter.schemas.enable", "true")],
     );
     let source = dir.path().join("source.properties");
     write_properties(
@@ -72,11 +68,8 @@ fn envelopes_match_kafka_connect_and_values_round_trip() {
     );
     broker.produce("orders", &[(None, order.as_bytes())]);
 
-    let mut connect = ConnectProcess::standalone(
-        &worker,
-        &[&source, &sink, &orders_sink],
-        &dir.path().join("connect.log"),
-    );
+    let mut connect =
+        ConnectProcess::standalone(&worker, &[&source, &sink, &orders_sink], &dir.path().join("connect.log"));
     let records = broker.consume("json", lines.len(), Duration::from_secs(60));
     let values: Vec<&str> = records.iter().map(|r| r.value_str()).collect();
     assert_eq!(
@@ -87,27 +80,13 @@ fn envelopes_match_kafka_connect_and_values_round_trip() {
             r#"{"schema":{"type":"string","optional":false},"payload":""}"#,
         ]
     );
-    assert!(
-        records.iter().all(|r| r.key.is_none()),
-        "a null key with no schema is written as null"
-    );
+    assert!(records.iter().all(|r| r.key.is_none()), "a null key with no schema is written as null");
 
-    wait_for(
-        "the lines back in the sink file",
-        Duration::from_secs(60),
-        || (read_lines(&output) == lines).then_some(()),
-    );
-    wait_for(
-        "the order struct in its sink file",
-        Duration::from_secs(60),
-        || {
-            (read_lines(&orders) == ["Struct{id=42,name=Ada,at=1700000000000,price=123.45}"])
-                .then_some(())
-        },
-    );
-    assert!(
-        connect.terminate(Duration::from_secs(30)).success(),
-        "{}",
-        connect.output()
-    );
+    wait_for("the lines back in the sink file", Duration::from_secs(60), || {
+        (read_lines(&output) == lines).then_some(())
+    });
+    wait_for("the order struct in its sink file", Duration::from_secs(60), || {
+        (read_lines(&orders) == ["Struct{id=42,name=Ada,at=1700000000000,price=123.45}"]).then_some(())
+    });
+    assert!(connect.terminate(Duration::from_secs(30)).success(), "{}", connect.output());
 }

@@ -12,32 +12,15 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     let plugins = plugin_dir(dir.path(), &["connect_file", "test_plugin_abi_mismatch"]);
     std::fs::write(plugins.join("garbage.so"), b"this is not an ELF file").unwrap();
     // A real shared library that is not a plugin (the C math library every Linux system has).
-    std::fs::copy(
-        "/lib/x86_64-linux-gnu/libm.so.6",
-        plugins.join("foreign.so"),
-    )
-    .unwrap();
+    std::fs::copy("/lib/x86_64-linux-gnu/libm.so.6", plugins.join("foreign.so")).unwrap();
 
     let mut list = ConnectProcess::start(
-        &[
-            "plugins",
-            "list",
-            "--json",
-            "--plugin-path",
-            plugins.to_str().unwrap(),
-        ],
+        &["plugins", "list", "--json", "--plugin-path", plugins.to_str().unwrap()],
         &dir.path().join("list.log"),
     );
-    assert!(
-        list.wait_exit(Duration::from_secs(30)).success(),
-        "{}",
-        list.output()
-    );
+    assert!(list.wait_exit(Duration::from_secs(30)).success(), "{}", list.output());
     let output = list.output();
-    assert!(
-        output.contains("garbage.so: not a loadable shared library"),
-        "{output}"
-    );
+    assert!(output.contains("garbage.so: not a loadable shared library"), "{output}");
     assert!(
         output.contains("libtest_plugin_abi_mismatch.so: incompatible plugin: its connect-rs plugin root module does not have the layout"),
         "{output}"
@@ -45,12 +28,7 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     let json_start = output.find('[').expect("a JSON list");
     let json_end = output.rfind(']').expect("a JSON list");
     let listed: serde_json::Value = serde_json::from_str(&output[json_start..=json_end]).unwrap();
-    let classes: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["class"].as_str().unwrap())
-        .collect();
+    let classes: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["class"].as_str().unwrap()).collect();
     assert_eq!(
         classes,
         [
@@ -60,10 +38,7 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     );
     assert_eq!(listed[0]["type"], "source");
     assert_eq!(listed[1]["type"], "sink");
-    assert!(listed[0]["location"]
-        .as_str()
-        .unwrap()
-        .ends_with("libconnect_file.so"));
+    assert!(listed[0]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
 }
 
 #[test]
@@ -72,36 +47,21 @@ fn each_library_gets_its_own_module_and_late_files_are_found_by_a_rescan() {
     let plugins = plugin_dir(dir.path(), &["test_plugin_faulty"]);
     let registry = PluginRegistry::new(vec![plugins.clone()]);
     assert!(registry.find("FileStreamSink").is_none());
-    assert!(registry
-        .find("com.connectrs.test.FaultySourceConnector")
-        .is_some());
+    assert!(registry.find("com.connectrs.test.FaultySourceConnector").is_some());
 
     // Dropped in after the registry was built (a running worker).
     let late = plugins.join("file");
     std::fs::create_dir_all(&late).unwrap();
-    std::fs::copy(
-        tools::library("connect_file"),
-        late.join("libconnect_file.so"),
-    )
-    .unwrap();
-    let sink = registry
-        .resolve("FileStreamSink")
-        .expect("found by the rescan");
-    assert_eq!(
-        sink.class(),
-        "org.apache.kafka.connect.file.FileStreamSinkConnector"
-    );
+    std::fs::copy(tools::library("connect_file"), late.join("libconnect_file.so")).unwrap();
+    let sink = registry.resolve("FileStreamSink").expect("found by the rescan");
+    assert_eq!(sink.class(), "org.apache.kafka.connect.file.FileStreamSinkConnector");
     assert!(matches!(sink.location(), Location::File(p) if p.ends_with("file/libconnect_file.so")));
     // The first library is still itself, not the second one (no per-type module cache).
-    let faulty = registry
-        .resolve("FaultySource")
-        .expect("alias without the Connector suffix");
+    let faulty = registry.resolve("FaultySource").expect("alias without the Connector suffix");
     assert_eq!(faulty.version(), "0.0.1");
     let unknown = registry.resolve("NoSuchConnector").unwrap_err();
     assert!(
-        unknown
-            .to_string()
-            .contains("available connectors are: com.connectrs.test.FaultySourceConnector"),
+        unknown.to_string().contains("available connectors are: com.connectrs.test.FaultySourceConnector"),
         "{unknown}"
     );
 }

@@ -4,13 +4,13 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RString, RVec};
 
 use super::{
-    AckedRecord, ConnectorContextBox, FfiConnector, FfiConnectorBox, FfiConnector_TO, FfiSinkTask,
-    FfiSinkTaskBox, FfiSinkTask_TO, FfiSourceTask, FfiSourceTaskBox, FfiSourceTask_TO,
-    PluginDescriptor, PluginFactory, RConfig, SinkTaskContextBox, SourceTaskContextBox,
+    AckedRecord, ConnectorContextBox, FfiConnector, FfiConnectorBox, FfiConnector_TO, FfiSinkTask, FfiSinkTaskBox,
+    FfiSinkTask_TO, FfiSourceTask, FfiSourceTaskBox, FfiSourceTask_TO, PluginDescriptor, PluginFactory, RConfig,
+    SinkTaskContextBox, SourceTaskContextBox,
 };
 use crate::connector::{
-    config_from_abi, config_to_abi, Connector, ConnectorContext, SinkConnector, SinkTask,
-    SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
+    config_from_abi, config_to_abi, Connector, ConnectorContext, SinkConnector, SinkTask, SinkTaskContext,
+    SourceConnector, SourceTask, SourceTaskContext,
 };
 use crate::error::{ConnectError, Result};
 use crate::panic::guard;
@@ -19,16 +19,8 @@ use crate::record::{SinkRecord, TopicPartition, TopicPartitionOffset};
 struct ConnectorAdapter<C>(C);
 
 impl<C: Connector> FfiConnector for ConnectorAdapter<C> {
-    fn start(
-        &mut self,
-        context: ConnectorContextBox,
-        config: RConfig,
-    ) -> RResult<(), ConnectError> {
-        guard("start", || {
-            self.0
-                .start(ConnectorContext::new(context), &config_from_abi(config))
-        })
-        .into()
+    fn start(&mut self, context: ConnectorContextBox, config: RConfig) -> RResult<(), ConnectError> {
+        guard("start", || self.0.start(ConnectorContext::new(context), &config_from_abi(config))).into()
     }
 
     fn task_configs(&mut self, max_tasks: u32) -> RResult<RVec<RConfig>, ConnectError> {
@@ -57,16 +49,8 @@ impl<C: Connector> FfiConnector for ConnectorAdapter<C> {
 struct SourceTaskAdapter<T>(T);
 
 impl<T: SourceTask> FfiSourceTask for SourceTaskAdapter<T> {
-    fn start(
-        &mut self,
-        context: SourceTaskContextBox,
-        config: RConfig,
-    ) -> RResult<(), ConnectError> {
-        guard("start", || {
-            self.0
-                .start(SourceTaskContext::new(context), &config_from_abi(config))
-        })
-        .into()
+    fn start(&mut self, context: SourceTaskContextBox, config: RConfig) -> RResult<(), ConnectError> {
+        guard("start", || self.0.start(SourceTaskContext::new(context), &config_from_abi(config))).into()
     }
 
     fn poll(&mut self) -> RResult<RVec<crate::record::SourceRecord>, ConnectError> {
@@ -80,8 +64,7 @@ impl<T: SourceTask> FfiSourceTask for SourceTaskAdapter<T> {
     fn commit_records(&mut self, records: RVec<AckedRecord>) -> RResult<(), ConnectError> {
         guard("commitRecord", || {
             for acked in records.iter() {
-                self.0
-                    .commit_record(&acked.record, acked.metadata.as_ref().into())?;
+                self.0.commit_record(&acked.record, acked.metadata.as_ref().into())?;
             }
             Ok(())
         })
@@ -97,11 +80,7 @@ struct SinkTaskAdapter<T>(T);
 
 impl<T: SinkTask> FfiSinkTask for SinkTaskAdapter<T> {
     fn start(&mut self, context: SinkTaskContextBox, config: RConfig) -> RResult<(), ConnectError> {
-        guard("start", || {
-            self.0
-                .start(SinkTaskContext::new(context), &config_from_abi(config))
-        })
-        .into()
+        guard("start", || self.0.start(SinkTaskContext::new(context), &config_from_abi(config))).into()
     }
 
     fn open(&mut self, partitions: RVec<TopicPartition>) -> RResult<(), ConnectError> {
@@ -116,14 +95,8 @@ impl<T: SinkTask> FfiSinkTask for SinkTaskAdapter<T> {
         guard("put", || self.0.put(records.into_vec())).into()
     }
 
-    fn pre_commit(
-        &mut self,
-        offsets: RVec<TopicPartitionOffset>,
-    ) -> RResult<RVec<TopicPartitionOffset>, ConnectError> {
-        guard("preCommit", || {
-            self.0.pre_commit(offsets.into_vec()).map(RVec::from)
-        })
-        .into()
+    fn pre_commit(&mut self, offsets: RVec<TopicPartitionOffset>) -> RResult<RVec<TopicPartitionOffset>, ConnectError> {
+        guard("preCommit", || self.0.pre_commit(offsets.into_vec()).map(RVec::from)).into()
     }
 
     fn stop(&mut self) -> RResult<(), ConnectError> {
@@ -132,47 +105,23 @@ impl<T: SinkTask> FfiSinkTask for SinkTaskAdapter<T> {
 }
 
 extern "C" fn new_connector<C: Connector + Default>() -> RResult<FfiConnectorBox, ConnectError> {
-    guard("creating the connector", || {
-        Ok(FfiConnector_TO::from_value(
-            ConnectorAdapter(C::default()),
-            TD_Opaque,
-        ))
-    })
-    .into()
+    guard("creating the connector", || Ok(FfiConnector_TO::from_value(ConnectorAdapter(C::default()), TD_Opaque)))
+        .into()
 }
 
-extern "C" fn new_source_task<T: SourceTask + Default>() -> RResult<FfiSourceTaskBox, ConnectError>
-{
-    guard("creating the task", || {
-        Ok(FfiSourceTask_TO::from_value(
-            SourceTaskAdapter(T::default()),
-            TD_Opaque,
-        ))
-    })
-    .into()
+extern "C" fn new_source_task<T: SourceTask + Default>() -> RResult<FfiSourceTaskBox, ConnectError> {
+    guard("creating the task", || Ok(FfiSourceTask_TO::from_value(SourceTaskAdapter(T::default()), TD_Opaque))).into()
 }
 
 extern "C" fn new_sink_task<T: SinkTask + Default>() -> RResult<FfiSinkTaskBox, ConnectError> {
-    guard("creating the task", || {
-        Ok(FfiSinkTask_TO::from_value(
-            SinkTaskAdapter(T::default()),
-            TD_Opaque,
-        ))
-    })
-    .into()
+    guard("creating the task", || Ok(FfiSinkTask_TO::from_value(SinkTaskAdapter(T::default()), TD_Opaque))).into()
 }
 
-fn describe<C: Connector + Default>(
-    class: &str,
-    factory: PluginFactory,
-) -> Result<PluginDescriptor> {
+fn describe<C: Connector + Default>(class: &str, factory: PluginFactory) -> Result<PluginDescriptor> {
     guard(&format!("describing {class}"), || {
         let connector = C::default();
-        let config_def = serde_json::to_string(&connector.config_def()).map_err(|e| {
-            ConnectError::new(format!(
-                "cannot encode the configuration definition of {class}: {e}"
-            ))
-        })?;
+        let config_def = serde_json::to_string(&connector.config_def())
+            .map_err(|e| ConnectError::new(format!("cannot encode the configuration definition of {class}: {e}")))?;
         Ok(PluginDescriptor {
             class: RString::from(class),
             version: RString::from(connector.version()),
@@ -185,22 +134,10 @@ fn describe<C: Connector + Default>(
 /// The descriptor of source connector `C` under class name `class` (used by [`crate::export_plugins!`] and by
 /// the runtime's built-ins).
 pub fn source_descriptor<C: SourceConnector + Default>(class: &str) -> Result<PluginDescriptor> {
-    describe::<C>(
-        class,
-        PluginFactory::Source {
-            connector: new_connector::<C>,
-            task: new_source_task::<C::Task>,
-        },
-    )
+    describe::<C>(class, PluginFactory::Source { connector: new_connector::<C>, task: new_source_task::<C::Task> })
 }
 
 /// The descriptor of sink connector `C` under class name `class`.
 pub fn sink_descriptor<C: SinkConnector + Default>(class: &str) -> Result<PluginDescriptor> {
-    describe::<C>(
-        class,
-        PluginFactory::Sink {
-            connector: new_connector::<C>,
-            task: new_sink_task::<C::Task>,
-        },
-    )
+    describe::<C>(class, PluginFactory::Sink { connector: new_connector::<C>, task: new_sink_task::<C::Task> })
 }

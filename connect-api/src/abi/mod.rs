@@ -24,16 +24,12 @@ use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trai
 pub use adapters::{sink_descriptor, source_descriptor};
 
 use crate::error::ConnectError;
-use crate::record::{
-    RecordMetadata, SinkRecord, SourceMap, SourceRecord, TopicPartition, TopicPartitionOffset,
-};
+use crate::record::{RecordMetadata, SinkRecord, SourceMap, SourceRecord, TopicPartition, TopicPartitionOffset};
 
 #[doc(hidden)]
 pub mod __private {
     //! Re-exports used by [`crate::export_plugins!`]; not a public API.
-    pub use abi_stable::library::{
-        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
-    };
+    pub use abi_stable::library::{__call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult};
     pub use abi_stable::prefix_type::PrefixTypeTrait;
     pub use abi_stable::std_types::{RResult, RVec};
 }
@@ -56,9 +52,8 @@ pub fn check_api_version(plugin_version: &str) -> Result<(), String> {
         Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
     };
     let ours = parse(API_VERSION).ok_or("this runtime has an unparsable connect-api version")?;
-    let theirs = parse(plugin_version).ok_or_else(|| {
-        format!("the plugin's connect-api version \"{plugin_version}\" cannot be parsed")
-    })?;
+    let theirs = parse(plugin_version)
+        .ok_or_else(|| format!("the plugin's connect-api version \"{plugin_version}\" cannot be parsed"))?;
     let compatible = ours.0 == theirs.0 && (ours.0 != 0 || ours.1 == theirs.1);
     if compatible {
         Ok(())
@@ -150,8 +145,7 @@ pub type SinkTaskContextBox = SinkTaskContextApi_TO<'static, RArc<()>>;
 #[sabi_trait]
 pub trait FfiConnector: Send {
     /// Starts the connector.
-    fn start(&mut self, context: ConnectorContextBox, config: RConfig)
-        -> RResult<(), ConnectError>;
+    fn start(&mut self, context: ConnectorContextBox, config: RConfig) -> RResult<(), ConnectError>;
     /// Generates task configurations.
     fn task_configs(&mut self, max_tasks: u32) -> RResult<RVec<RConfig>, ConnectError>;
     /// Stops the connector.
@@ -165,11 +159,7 @@ pub trait FfiConnector: Send {
 #[sabi_trait]
 pub trait FfiSourceTask: Send {
     /// Starts the task.
-    fn start(
-        &mut self,
-        context: SourceTaskContextBox,
-        config: RConfig,
-    ) -> RResult<(), ConnectError>;
+    fn start(&mut self, context: SourceTaskContextBox, config: RConfig) -> RResult<(), ConnectError>;
     /// Polls a batch.
     fn poll(&mut self) -> RResult<RVec<SourceRecord>, ConnectError>;
     /// Offsets were committed.
@@ -193,10 +183,7 @@ pub trait FfiSinkTask: Send {
     /// Delivers a batch.
     fn put(&mut self, records: RVec<SinkRecord>) -> RResult<(), ConnectError>;
     /// Flushes and chooses the offsets to commit.
-    fn pre_commit(
-        &mut self,
-        offsets: RVec<TopicPartitionOffset>,
-    ) -> RResult<RVec<TopicPartitionOffset>, ConnectError>;
+    fn pre_commit(&mut self, offsets: RVec<TopicPartitionOffset>) -> RResult<RVec<TopicPartitionOffset>, ConnectError>;
     /// Stops the task.
     #[sabi(last_prefix_field)]
     fn stop(&mut self) -> RResult<(), ConnectError>;
@@ -352,9 +339,6 @@ macro_rules! export_plugins {
 mod tests {
     #[test]
     fn exported_symbol_is_the_one_abi_stable_looks_up() {
-        assert_eq!(
-            abi_stable::library::ROOT_MODULE_LOADER_NAME,
-            "_1as_0lib_1header_0root_bmodule_bloader"
-        );
+        assert_eq!(abi_stable::library::ROOT_MODULE_LOADER_NAME, "_1as_0lib_1header_0root_bmodule_bloader");
     }
 }

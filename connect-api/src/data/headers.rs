@@ -46,33 +46,18 @@ pub struct Headers {
 impl Headers {
     /// No headers.
     pub fn new() -> Self {
-        Headers {
-            entries: RVec::new(),
-        }
+        Headers { entries: RVec::new() }
     }
 
     /// Appends a header.
-    pub fn add(
-        &mut self,
-        key: impl Into<String>,
-        schema: Option<Schema>,
-        value: Value,
-    ) -> &mut Self {
-        self.entries.push(Header {
-            key: RString::from(key.into()),
-            schema: schema.into(),
-            value,
-        });
+    pub fn add(&mut self, key: impl Into<String>, schema: Option<Schema>, value: Value) -> &mut Self {
+        self.entries.push(Header { key: RString::from(key.into()), schema: schema.into(), value });
         self
     }
 
     /// Appends a header with a string value (schema `STRING`).
     pub fn add_string(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        self.add(
-            key,
-            Some(Schema::string()),
-            Value::String(RString::from(value.into())),
-        )
+        self.add(key, Some(Schema::string()), Value::String(RString::from(value.into())))
     }
 
     /// The number of headers.

@@ -94,10 +94,7 @@ struct StackBuf {
 
 impl Default for StackBuf {
     fn default() -> Self {
-        StackBuf {
-            buf: [0; 48],
-            len: 0,
-        }
+        StackBuf { buf: [0; 48], len: 0 }
     }
 }
 

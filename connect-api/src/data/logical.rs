@@ -31,17 +31,12 @@ impl Decimal {
 
     /// A builder for a decimal schema with `scale` (version 1, as Kafka Connect's `Decimal.builder`).
     pub fn builder(scale: i32) -> SchemaBuilder {
-        SchemaBuilder::bytes()
-            .name(Self::LOGICAL_NAME)
-            .parameter(Self::SCALE_FIELD, scale.to_string())
-            .version(1)
+        SchemaBuilder::bytes().name(Self::LOGICAL_NAME).parameter(Self::SCALE_FIELD, scale.to_string()).version(1)
     }
 
     /// The required decimal schema with `scale`.
     pub fn schema(scale: i32) -> Schema {
-        Self::builder(scale)
-            .build()
-            .expect("decimal schemas are valid")
+        Self::builder(scale).build().expect("decimal schemas are valid")
     }
 
     /// The scale of a decimal schema.
@@ -144,25 +139,15 @@ impl Decimal {
     }
 
     /// Writes what [`Decimal::to_java_string`] returns, without allocating for values of up to 16 bytes.
-    pub fn write_java_string(
-        out: &mut impl std::fmt::Write,
-        bytes: &[u8],
-        scale: i32,
-    ) -> std::fmt::Result {
+    pub fn write_java_string(out: &mut impl std::fmt::Write, bytes: &[u8], scale: i32) -> std::fmt::Result {
         let mut small = [0u8; 40];
         let long;
         let (negative, digits): (bool, &str) = match Self::to_unscaled(bytes) {
             Some(unscaled) => {
                 let mut cursor = std::io::Cursor::new(&mut small[..]);
-                let _ = std::io::Write::write_fmt(
-                    &mut cursor,
-                    format_args!("{}", unscaled.unsigned_abs()),
-                );
+                let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{}", unscaled.unsigned_abs()));
                 let len = cursor.position() as usize;
-                (
-                    unscaled < 0,
-                    std::str::from_utf8(&small[..len]).unwrap_or("0"),
-                )
+                (unscaled < 0, std::str::from_utf8(&small[..len]).unwrap_or("0"))
             }
             None => {
                 long = Self::unscaled_digits(bytes);
@@ -228,9 +213,7 @@ impl Decimal {
             _ => (false, t),
         };
         let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if int.is_empty() && frac.is_empty()
-            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-        {
+        if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
         let mut digits = format!("{int}{frac}");
@@ -242,16 +225,12 @@ impl Decimal {
         }
         while value_scale > target {
             if !digits.ends_with('0') {
-                return Err(ConnectError::data(format!(
-                    "Decimal \"{text}\" does not fit scale {scale}"
-                )));
+                return Err(ConnectError::data(format!("Decimal \"{text}\" does not fit scale {scale}")));
             }
             digits.pop();
             value_scale -= 1;
         }
-        Ok(Value::Bytes(
-            digits_to_twos_complement(&digits, negative).into(),
-        ))
+        Ok(Value::Bytes(digits_to_twos_complement(&digits, negative).into()))
     }
 }
 
@@ -391,48 +370,18 @@ mod tests {
         assert_eq!(bytes(&Decimal::from_unscaled(-1)), [0xff]);
         assert_eq!(bytes(&Decimal::from_unscaled(-128)), [0x80]);
         assert_eq!(bytes(&Decimal::from_unscaled(-129)), [0xff, 0x7f]);
-        for v in [
-            0i128,
-            1,
-            -1,
-            127,
-            128,
-            -128,
-            -129,
-            255,
-            256,
-            65535,
-            -65536,
-            i64::MAX.into(),
-            i128::MIN,
-        ] {
-            assert_eq!(
-                Decimal::to_unscaled(&bytes(&Decimal::from_unscaled(v))),
-                Some(v),
-                "{v}"
-            );
-            assert_eq!(
-                Decimal::unscaled_digits(&bytes(&Decimal::from_unscaled(v))),
-                v.to_string()
-            );
+        for v in [0i128, 1, -1, 127, 128, -128, -129, 255, 256, 65535, -65536, i64::MAX.into(), i128::MIN] {
+            assert_eq!(Decimal::to_unscaled(&bytes(&Decimal::from_unscaled(v))), Some(v), "{v}");
+            assert_eq!(Decimal::unscaled_digits(&bytes(&Decimal::from_unscaled(v))), v.to_string());
         }
     }
 
     #[test]
     fn parse_matches_from_unscaled() {
-        for (text, scale, unscaled) in [
-            ("1.5", 2, 150i128),
-            ("-0.01", 2, -1),
-            ("0", 0, 0),
-            ("1e3", 0, 1000),
-            ("-128", 0, -128),
-            ("-129", 0, -129),
-        ] {
-            assert_eq!(
-                Decimal::parse(text, scale).unwrap(),
-                Decimal::from_unscaled(unscaled),
-                "{text}"
-            );
+        for (text, scale, unscaled) in
+            [("1.5", 2, 150i128), ("-0.01", 2, -1), ("0", 0, 0), ("1e3", 0, 1000), ("-128", 0, -128), ("-129", 0, -129)]
+        {
+            assert_eq!(Decimal::parse(text, scale).unwrap(), Decimal::from_unscaled(unscaled), "{text}");
         }
         assert!(Decimal::parse("1.234", 2).is_err());
         assert!(Decimal::parse("abc", 2).is_err());
@@ -440,10 +389,7 @@ mod tests {
         let v = Decimal::parse(big, 0).unwrap();
         assert_eq!(Decimal::unscaled_digits(v.as_bytes().unwrap()), big);
         let neg = Decimal::parse(&format!("-{big}"), 0).unwrap();
-        assert_eq!(
-            Decimal::unscaled_digits(neg.as_bytes().unwrap()),
-            format!("-{big}")
-        );
+        assert_eq!(Decimal::unscaled_digits(neg.as_bytes().unwrap()), format!("-{big}"));
     }
 
     #[test]

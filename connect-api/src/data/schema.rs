@@ -67,10 +67,7 @@ impl SchemaType {
 
     /// Whether values of this type are not composed of other values.
     pub fn is_primitive(self) -> bool {
-        !matches!(
-            self,
-            SchemaType::Array | SchemaType::Map | SchemaType::Struct
-        )
+        !matches!(self, SchemaType::Array | SchemaType::Map | SchemaType::Struct)
     }
 }
 
@@ -189,9 +186,7 @@ impl Schema {
     /// The required schema of a primitive type, or an error for array, map and struct (which need a builder).
     pub fn of(schema_type: SchemaType) -> Result<Schema> {
         if !schema_type.is_primitive() {
-            return Err(ConnectError::data(format!(
-                "{schema_type} schemas need a SchemaBuilder"
-            )));
+            return Err(ConnectError::data(format!("{schema_type} schemas need a SchemaBuilder")));
         }
         SchemaBuilder::new(schema_type).build()
     }
@@ -238,11 +233,7 @@ impl Schema {
 
     /// The value of parameter `key`.
     pub fn parameter(&self, key: &str) -> Option<&str> {
-        self.data
-            .parameters
-            .iter()
-            .find(|p| p.key == key)
-            .map(|p| p.value.as_str())
+        self.data.parameters.iter().find(|p| p.key == key).map(|p| p.value.as_str())
     }
 
     /// The key schema of a map.
@@ -326,9 +317,7 @@ impl Schema {
                 }
             }
             Value::Map(entries) => {
-                if let (Some(key_schema), Some(value_schema)) =
-                    (self.key_schema(), self.value_schema())
-                {
+                if let (Some(key_schema), Some(value_schema)) = (self.key_schema(), self.value_schema()) {
                     for entry in entries.iter() {
                         key_schema.validate_named(field, &entry.key)?;
                         value_schema.validate_named(field, &entry.value)?;
@@ -471,10 +460,7 @@ impl SchemaBuilder {
 
     /// A builder starting from an existing schema, to derive a variant of it.
     pub fn from_schema(schema: &Schema) -> Self {
-        SchemaBuilder {
-            data: (*schema.data).clone(),
-            error: None,
-        }
+        SchemaBuilder { data: (*schema.data).clone(), error: None }
     }
 
     /// Marks the schema optional (null is a valid value).
@@ -529,22 +515,15 @@ impl SchemaBuilder {
         let name = name.into();
         if self.error.is_none() {
             if self.data.schema_type != SchemaType::Struct {
-                self.error = Some(ConnectError::data(format!(
-                    "Cannot create fields on type {}",
-                    self.data.schema_type
-                )));
+                self.error =
+                    Some(ConnectError::data(format!("Cannot create fields on type {}", self.data.schema_type)));
             } else if self.data.fields.iter().any(|f| f.name == name.as_str()) {
-                self.error = Some(ConnectError::data(format!(
-                    "Cannot create field because of field name duplication {name}"
-                )));
+                self.error =
+                    Some(ConnectError::data(format!("Cannot create field because of field name duplication {name}")));
             }
         }
         let index = self.data.fields.len() as u32;
-        self.data.fields.push(Field {
-            name: RString::from(name),
-            index,
-            schema,
-        });
+        self.data.fields.push(Field { name: RString::from(name), index, schema });
         self
     }
 
@@ -555,17 +534,13 @@ impl SchemaBuilder {
         }
         let schema = self.build_unchecked();
         if let Some(default) = schema.default_value() {
-            schema
-                .validate_value(default)
-                .map_err(|e| e.context("Invalid default value"))?;
+            schema.validate_value(default).map_err(|e| e.context("Invalid default value"))?;
         }
         Ok(schema)
     }
 
     fn build_unchecked(self) -> Schema {
-        Schema {
-            data: RArc::new(self.data),
-        }
+        Schema { data: RArc::new(self.data) }
     }
 }
 
@@ -583,43 +558,24 @@ mod tests {
 
     #[test]
     fn duplicate_fields_and_fields_on_primitives_are_refused() {
-        let err = SchemaBuilder::structure()
-            .field("a", Schema::int8())
-            .field("a", Schema::int8())
-            .build()
-            .unwrap_err();
+        let err = SchemaBuilder::structure().field("a", Schema::int8()).field("a", Schema::int8()).build().unwrap_err();
         assert!(err.message().contains("duplication a"), "{err}");
-        assert!(SchemaBuilder::int32()
-            .field("a", Schema::int8())
-            .build()
-            .is_err());
+        assert!(SchemaBuilder::int32().field("a", Schema::int8()).build().is_err());
     }
 
     #[test]
     fn default_values_are_checked() {
-        assert!(SchemaBuilder::int32()
-            .default_value(Value::from("x"))
-            .build()
-            .is_err());
-        let s = SchemaBuilder::string()
-            .default_value(Value::from("x"))
-            .build()
-            .unwrap();
+        assert!(SchemaBuilder::int32().default_value(Value::from("x")).build().is_err());
+        let s = SchemaBuilder::string().default_value(Value::from("x")).build().unwrap();
         assert!(s.validate_value(&Value::Null).is_ok());
     }
 
     #[test]
     fn nested_values_are_validated() {
         let s = SchemaBuilder::array(Schema::int32()).build().unwrap();
-        assert!(s
-            .validate_value(&Value::Array(vec![Value::Int32(1)].into()))
-            .is_ok());
-        assert!(s
-            .validate_value(&Value::Array(vec![Value::Int64(1)].into()))
-            .is_err());
-        let m = SchemaBuilder::map(Schema::string(), Schema::int32())
-            .build()
-            .unwrap();
+        assert!(s.validate_value(&Value::Array(vec![Value::Int32(1)].into())).is_ok());
+        assert!(s.validate_value(&Value::Array(vec![Value::Int64(1)].into())).is_err());
+        let m = SchemaBuilder::map(Schema::string(), Schema::int32()).build().unwrap();
         let ok = Value::map([(Value::from("a"), Value::Int32(1))]);
         let bad = Value::map([(Value::Int32(1), Value::Int32(1))]);
         assert!(m.validate_value(&ok).is_ok());
@@ -628,17 +584,8 @@ mod tests {
 
     #[test]
     fn parameters_keep_insertion_order_and_replace() {
-        let s = SchemaBuilder::bytes()
-            .parameter("b", "1")
-            .parameter("a", "2")
-            .parameter("b", "3")
-            .build()
-            .unwrap();
-        let keys: Vec<_> = s
-            .parameters()
-            .iter()
-            .map(|p| (p.key.as_str(), p.value.as_str()))
-            .collect();
+        let s = SchemaBuilder::bytes().parameter("b", "1").parameter("a", "2").parameter("b", "3").build().unwrap();
+        let keys: Vec<_> = s.parameters().iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
         assert_eq!(keys, [("b", "3"), ("a", "2")]);
         assert_eq!(s.to_string(), "Schema{BYTES}");
     }

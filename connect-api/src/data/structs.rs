@@ -51,10 +51,8 @@ impl Struct {
     /// Sets field `name` to `value` after checking it against the field's schema.
     pub fn put(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Self> {
         let value = value.into();
-        let field = self
-            .schema
-            .field(name)
-            .ok_or_else(|| ConnectError::data(format!("{name} is not a valid field name")))?;
+        let field =
+            self.schema.field(name).ok_or_else(|| ConnectError::data(format!("{name} is not a valid field name")))?;
         field.schema().validate_named(Some(name), &value)?;
         let index = field.index();
         self.values[index] = value;
@@ -90,9 +88,7 @@ impl Struct {
     /// Checks that every required field without a default has a value.
     pub fn validate(&self) -> Result<()> {
         for field in self.schema.fields() {
-            field
-                .schema()
-                .validate_named(Some(field.name()), &self.values[field.index()])?;
+            field.schema().validate_named(Some(field.name()), &self.values[field.index()])?;
         }
         Ok(())
     }
@@ -117,12 +113,7 @@ impl fmt::Display for Struct {
                 // Java holds a BigDecimal there and prints its toString.
                 (Value::Bytes(bytes), Some(crate::data::logical::Decimal::LOGICAL_NAME)) => {
                     let scale = crate::data::logical::Decimal::scale(field.schema()).unwrap_or(0);
-                    write!(
-                        f,
-                        "{}={}",
-                        field.name(),
-                        crate::data::logical::Decimal::to_java_string(bytes, scale)
-                    )?
+                    write!(f, "{}={}", field.name(), crate::data::logical::Decimal::to_java_string(bytes, scale))?
                 }
                 _ => write!(f, "{}={}", field.name(), value)?,
             }
@@ -138,10 +129,7 @@ mod tests {
 
     #[test]
     fn required_fields_are_checked_by_validate() {
-        let schema = SchemaBuilder::structure()
-            .field("a", Schema::int8())
-            .build()
-            .unwrap();
+        let schema = SchemaBuilder::structure().field("a", Schema::int8()).build().unwrap();
         let s = Struct::new(schema).unwrap();
         let err = s.validate().unwrap_err();
         assert!(err.message().contains("field \"a\""), "{err}");
@@ -150,13 +138,7 @@ mod tests {
     #[test]
     fn defaults_fill_null_fields() {
         let schema = SchemaBuilder::structure()
-            .field(
-                "a",
-                SchemaBuilder::int8()
-                    .default_value(Value::Int8(5))
-                    .build()
-                    .unwrap(),
-            )
+            .field("a", SchemaBuilder::int8().default_value(Value::Int8(5)).build().unwrap())
             .build()
             .unwrap();
         let s = Struct::new(schema).unwrap();
@@ -166,18 +148,9 @@ mod tests {
 
     #[test]
     fn nested_struct_schema_must_match() {
-        let inner = SchemaBuilder::structure()
-            .field("x", Schema::int32())
-            .build()
-            .unwrap();
-        let other = SchemaBuilder::structure()
-            .field("y", Schema::int32())
-            .build()
-            .unwrap();
-        let outer = SchemaBuilder::structure()
-            .field("inner", inner.clone())
-            .build()
-            .unwrap();
+        let inner = SchemaBuilder::structure().field("x", Schema::int32()).build().unwrap();
+        let other = SchemaBuilder::structure().field("y", Schema::int32()).build().unwrap();
+        let outer = SchemaBuilder::structure().field("inner", inner.clone()).build().unwrap();
         let mut s = Struct::new(outer).unwrap();
         let good = Struct::new(inner).unwrap().with("x", 1i32).unwrap();
         let bad = Struct::new(other).unwrap().with("y", 1i32).unwrap();

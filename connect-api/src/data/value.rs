@@ -71,12 +71,7 @@ impl Value {
     /// assert_eq!(m.map_get("a"), Some(&Value::Int32(1)));
     /// ```
     pub fn map(entries: impl IntoIterator<Item = (Value, Value)>) -> Value {
-        Value::Map(
-            entries
-                .into_iter()
-                .map(|(key, value)| MapEntry { key, value })
-                .collect(),
-        )
+        Value::Map(entries.into_iter().map(|(key, value)| MapEntry { key, value }).collect())
     }
 
     /// An array value.
@@ -163,10 +158,7 @@ impl Value {
     /// The value under string key `key` of a `Map` value.
     pub fn map_get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|e| e.key.as_str() == Some(key))
-                .map(|e| &e.value),
+            Value::Map(entries) => entries.iter().find(|e| e.key.as_str() == Some(key)).map(|e| &e.value),
             _ => None,
         }
     }
@@ -274,14 +266,8 @@ mod tests {
     fn display_matches_java_to_string() {
         assert_eq!(Value::from(1.0f64).to_string(), "1.0");
         assert_eq!(Value::from(vec![1u8, 255]).to_string(), "[1, -1]");
-        assert_eq!(
-            Value::array([Value::from(1i32), Value::Null]).to_string(),
-            "[1, null]"
-        );
-        assert_eq!(
-            Value::map([(Value::from("a"), Value::from(true))]).to_string(),
-            "{a=true}"
-        );
+        assert_eq!(Value::array([Value::from(1i32), Value::Null]).to_string(), "[1, null]");
+        assert_eq!(Value::map([(Value::from("a"), Value::from(true))]).to_string(), "{a=true}");
     }
 
     #[test]

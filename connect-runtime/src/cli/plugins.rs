@@ -8,18 +8,9 @@ use crate::config::WorkerConfig;
 use crate::plugins::PluginRegistry;
 
 /// Lists the plugins found in `plugin_path` (or in the `plugin.path` of `worker_config`), as a table or JSON.
-pub fn list(
-    plugin_path: Option<String>,
-    worker_config: Option<PathBuf>,
-    json: bool,
-) -> anyhow::Result<()> {
+pub fn list(plugin_path: Option<String>, worker_config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let dirs: Vec<PathBuf> = match (plugin_path, worker_config) {
-        (Some(dirs), _) => dirs
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .collect(),
+        (Some(dirs), _) => dirs.split(',').map(str::trim).filter(|d| !d.is_empty()).map(PathBuf::from).collect(),
         (None, Some(file)) => WorkerConfig::load(&file)?.plugin_path,
         (None, None) => vec![PathBuf::from("plugins")],
     };
@@ -37,21 +28,13 @@ pub fn list(
                 })
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&list).context("encoding the plugin list")?
-        );
+        println!("{}", serde_json::to_string_pretty(&list).context("encoding the plugin list")?);
         return Ok(());
     }
     let rows: Vec<[String; 4]> = plugins
         .iter()
         .map(|p| {
-            [
-                p.class().to_string(),
-                p.kind().as_str().to_string(),
-                p.version().to_string(),
-                p.location().to_string(),
-            ]
+            [p.class().to_string(), p.kind().as_str().to_string(), p.version().to_string(), p.location().to_string()]
         })
         .collect();
     let header = ["CLASS", "TYPE", "VERSION", "LOCATION"].map(String::from);

@@ -31,18 +31,10 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
     let mut connectors = Vec::new();
     for file in connector_files {
         let config = load_connector_config(file)?;
-        if connectors
-            .iter()
-            .any(|(c, _, _): &(crate::config::ConnectorConfig, _, _)| c.name == config.name)
-        {
-            bail!(
-                "{}: name: a connector named {} is already defined by an earlier file",
-                file.display(),
-                config.name
-            );
+        if connectors.iter().any(|(c, _, _): &(crate::config::ConnectorConfig, _, _)| c.name == config.name) {
+            bail!("{}: name: a connector named {} is already defined by an earlier file", file.display(), config.name);
         }
-        let plugin = require_valid(&registry, &config.props)
-            .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        let plugin = require_valid(&registry, &config.props).map_err(|e| anyhow!("{}: {e}", file.display()))?;
         connectors.push((config, plugin, file.clone()));
     }
 
@@ -51,23 +43,16 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())
-            .context("installing the signal handlers")?;
+        signal_hook::flag::register(signal, stop.clone()).context("installing the signal handlers")?;
     }
 
-    let status = Arc::new(StatusBoard::new(format!(
-        "standalone-{}",
-        std::process::id()
-    )));
+    let status = Arc::new(StatusBoard::new(format!("standalone-{}", std::process::id())));
     let worker = Worker::new(Arc::new(worker_config), Arc::new(offsets), status);
     let mut herder = StandaloneHerder::new(worker);
     for (config, plugin, file) in connectors {
         let name = config.name.clone();
         if let Err(err) = herder.start_connector(config, plugin) {
-            tracing::error!(
-                "connector {name} from {} failed to start: {err}",
-                file.display()
-            );
+            tracing::error!("connector {name} from {} failed to start: {err}", file.display());
         }
     }
     tracing::info!("standalone worker started");

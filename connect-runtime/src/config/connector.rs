@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use connect_api::abi::PluginKind;
-use connect_api::config::{
-    Config, ConfigDef, ConfigKey, ConfigType, ConfigValueInfo, Importance, Validator,
-};
+use connect_api::config::{Config, ConfigDef, ConfigKey, ConfigType, ConfigValueInfo, Importance, Validator};
 
 use super::{read_properties, ConfigError};
 
@@ -43,19 +41,13 @@ pub fn connector_config_def(kind: PluginKind) -> ConfigDef {
         .define(
             ConfigKey::new("tasks.max", ConfigType::Int)
                 .default_value("1")
-                .validator(Validator::Range {
-                    min: Some(1.0),
-                    max: None,
-                })
+                .validator(Validator::Range { min: Some(1.0), max: None })
                 .importance(Importance::High)
                 .documentation("Maximum number of tasks to use for this connector.")
                 .group(common, 3),
         )
         .define(
-            ConfigKey::new("key.converter", ConfigType::Class)
-                .optional()
-                .importance(Importance::Low)
-                .group(common, 4),
+            ConfigKey::new("key.converter", ConfigType::Class).optional().importance(Importance::Low).group(common, 4),
         )
         .define(
             ConfigKey::new("value.converter", ConfigType::Class)
@@ -84,10 +76,7 @@ pub fn connector_config_def(kind: PluginKind) -> ConfigDef {
         .define(
             ConfigKey::new("errors.tolerance", ConfigType::String)
                 .default_value("none")
-                .validator(Validator::CaseInsensitiveOneOf(vec![
-                    "none".into(),
-                    "all".into(),
-                ]))
+                .validator(Validator::CaseInsensitiveOneOf(vec!["none".into(), "all".into()]))
                 .importance(Importance::Medium)
                 .group("Error Handling", 1),
         );
@@ -107,13 +96,8 @@ pub fn connector_config_def(kind: PluginKind) -> ConfigDef {
                     .documentation("Regular expression giving topics to consume.")
                     .group(common, 4),
             )
-            .define(
-                ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String)
-                    .default_value(""),
-            ),
-        PluginKind::Source => {
-            def.define(ConfigKey::new("topic.creation.groups", ConfigType::List).default_value(""))
-        }
+            .define(ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String).default_value("")),
+        PluginKind::Source => def.define(ConfigKey::new("topic.creation.groups", ConfigType::List).default_value("")),
     }
 }
 
@@ -131,49 +115,28 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config) -> Vec<ConfigVa
     if kind == PluginKind::Sink {
         match (set("topics"), set("topics.regex")) {
             (false, false) => {
-                add_error(
-                    "topics",
-                    "Must configure one of topics or topics.regex".into(),
-                );
+                add_error("topics", "Must configure one of topics or topics.regex".into());
             }
-            (true, true) => add_error(
-                "topics",
-                "topics and topics.regex are mutually exclusive options, but both are set.".into(),
-            ),
+            (true, true) => {
+                add_error("topics", "topics and topics.regex are mutually exclusive options, but both are set.".into())
+            }
             _ => {}
         }
     }
     // Declared by Kafka Connect, planned here, not implemented yet: refuse clearly rather than ignore.
     let not_yet = "is not supported by this version of connect-rs yet (see README, Limitations)";
-    for key in [
-        "transforms",
-        "predicates",
-        "errors.deadletterqueue.topic.name",
-        "topic.creation.groups",
-    ] {
+    for key in ["transforms", "predicates", "errors.deadletterqueue.topic.name", "topic.creation.groups"] {
         if set(key) {
             add_error(key, format!("{key} {not_yet}"));
         }
     }
-    if props
-        .get("errors.tolerance")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("all"))
-    {
-        add_error(
-            "errors.tolerance",
-            format!("errors.tolerance=all {not_yet}"),
-        );
+    if props.get("errors.tolerance").is_some_and(|v| v.trim().eq_ignore_ascii_case("all")) {
+        add_error("errors.tolerance", format!("errors.tolerance=all {not_yet}"));
     }
-    let unsupported_prefixes = [
-        "producer.override.",
-        "consumer.override.",
-        "admin.override.",
-        "topic.creation.",
-    ];
+    let unsupported_prefixes = ["producer.override.", "consumer.override.", "admin.override.", "topic.creation."];
     let mut extra: Vec<ConfigValueInfo> = Vec::new();
     for key in props.keys() {
-        if unsupported_prefixes.iter().any(|p| key.starts_with(p)) && key != "topic.creation.groups"
-        {
+        if unsupported_prefixes.iter().any(|p| key.starts_with(p)) && key != "topic.creation.groups" {
             extra.push(ConfigValueInfo {
                 name: key.clone(),
                 value: props.get(key).cloned(),
@@ -190,18 +153,9 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config) -> Vec<ConfigVa
 /// Loads a connector configuration file: Java `.properties`, or `.json` either in the REST API's create shape
 /// (`{"name": .., "config": {..}}`) or flat (`{"name": .., "connector.class": ..}`), as Kafka's standalone mode.
 pub fn load_connector_config(path: &Path) -> Result<ConnectorConfig, ConfigError> {
-    let is_json = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let mut props = if is_json {
-        read_json(path)?
-    } else {
-        read_properties(path)?
-    };
-    let name = props
-        .get("name")
-        .map(|n| n.trim().to_string())
-        .unwrap_or_default();
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let mut props = if is_json { read_json(path)? } else { read_properties(path)? };
+    let name = props.get("name").map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
         return Err(ConfigError::new(
             path,
@@ -214,22 +168,15 @@ pub fn load_connector_config(path: &Path) -> Result<ConnectorConfig, ConfigError
 }
 
 fn read_json(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(path, None, format!("cannot open: {e}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| ConfigError::new(path, None, format!("malformed JSON: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::new(path, None, format!("cannot open: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ConfigError::new(path, None, format!("malformed JSON: {e}")))?;
     let serde_json::Value::Object(top) = value else {
         return Err(ConfigError::new(path, None, "expected a JSON object"));
     };
     let (name, object) = match top.get("config") {
         Some(serde_json::Value::Object(config)) => (top.get("name").cloned(), config.clone()),
-        Some(_) => {
-            return Err(ConfigError::new(
-                path,
-                Some("config"),
-                "must be a JSON object of strings",
-            ))
-        }
+        Some(_) => return Err(ConfigError::new(path, Some("config"), "must be a JSON object of strings")),
         None => (None, top.clone()),
     };
     let mut props = BTreeMap::new();
@@ -239,13 +186,7 @@ fn read_json(path: &Path) -> Result<Config, ConfigError> {
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Null => continue,
-            _ => {
-                return Err(ConfigError::new(
-                    path,
-                    Some(&key),
-                    "must be a string, a number or a boolean",
-                ))
-            }
+            _ => return Err(ConfigError::new(path, Some(&key), "must be a string, a number or a boolean")),
         };
         props.insert(key, text);
     }
@@ -272,44 +213,25 @@ mod tests {
     fn json_in_both_shapes() {
         let dir = tempfile::tempdir().unwrap();
         let nested = dir.path().join("a.json");
-        std::fs::write(
-            &nested,
-            r#"{"name":"a","config":{"connector.class":"X","tasks.max":2}}"#,
-        )
-        .unwrap();
+        std::fs::write(&nested, r#"{"name":"a","config":{"connector.class":"X","tasks.max":2}}"#).unwrap();
         let cfg = load_connector_config(&nested).unwrap();
         assert_eq!(cfg.name, "a");
         assert_eq!(cfg.props["tasks.max"], "2");
         let flat = dir.path().join("b.json");
         std::fs::write(&flat, r#"{"name":"b","connector.class":"X"}"#).unwrap();
-        assert_eq!(
-            load_connector_config(&flat).unwrap().props["connector.class"],
-            "X"
-        );
+        assert_eq!(load_connector_config(&flat).unwrap().props["connector.class"], "X");
         let bad = dir.path().join("c.json");
         std::fs::write(&bad, r#"{"name":"#).unwrap();
-        assert!(load_connector_config(&bad)
-            .unwrap_err()
-            .to_string()
-            .contains("malformed JSON"));
+        assert!(load_connector_config(&bad).unwrap_err().to_string().contains("malformed JSON"));
     }
 
     #[test]
     fn sink_topics_rules_and_unsupported_features() {
-        let mut props = Config::from([
-            ("name".into(), "s".into()),
-            ("connector.class".into(), "X".into()),
-        ]);
+        let mut props = Config::from([("name".into(), "s".into()), ("connector.class".into(), "X".into())]);
         let errors = |props: &Config| -> Vec<String> {
-            validate_framework_keys(PluginKind::Sink, props)
-                .into_iter()
-                .flat_map(|i| i.errors)
-                .collect()
+            validate_framework_keys(PluginKind::Sink, props).into_iter().flat_map(|i| i.errors).collect()
         };
-        assert_eq!(
-            errors(&props),
-            ["Must configure one of topics or topics.regex"]
-        );
+        assert_eq!(errors(&props), ["Must configure one of topics or topics.regex"]);
         props.insert("topics".into(), "t".into());
         assert!(errors(&props).is_empty());
         props.insert("transforms".into(), "a".into());

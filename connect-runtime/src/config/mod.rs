@@ -4,6 +4,7 @@
 //! API accepts. Every error names the file and, where there is one, the key.
 
 mod connector;
+mod distributed;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -11,9 +12,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use connector::{
-    connector_config_def, load_connector_config, validate_framework_keys, ConnectorConfig,
-    ConnectorType,
+    connector_config_def, load_connector_config, validate_framework_keys, ConnectorConfig, ConnectorType,
 };
+pub use distributed::{parse_listener, DistributedConfig, TopicSettings};
 pub use worker::{ConverterSpec, WorkerConfig};
 
 /// A configuration problem, located in a file and, when known, at a key.
@@ -29,11 +30,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(file: &Path, key: Option<&str>, message: impl Into<String>) -> Self {
-        ConfigError {
-            file: file.to_path_buf(),
-            key: key.map(str::to_string),
-            message: message.into(),
-        }
+        ConfigError { file: file.to_path_buf(), key: key.map(str::to_string), message: message.into() }
     }
 }
 
@@ -50,13 +47,9 @@ impl std::error::Error for ConfigError {}
 
 /// Reads a Java `.properties` file into a sorted map.
 pub fn read_properties(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| ConfigError::new(path, None, format!("cannot open: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| ConfigError::new(path, None, format!("cannot open: {e}")))?;
     let map = java_properties::read(std::io::BufReader::new(file)).map_err(|e| {
-        let at = e
-            .line_number()
-            .map(|n| format!("line {n}: "))
-            .unwrap_or_default();
+        let at = e.line_number().map(|n| format!("line {n}: ")).unwrap_or_default();
         ConfigError::new(path, None, format!("malformed properties file: {at}{e}"))
     })?;
     Ok(map.into_iter().collect())
@@ -66,10 +59,7 @@ pub fn read_properties(path: &Path) -> Result<BTreeMap<String, String>, ConfigEr
 pub fn with_prefix(props: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
     props
         .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix(prefix)
-                .map(|rest| (rest.to_string(), v.clone()))
-        })
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), v.clone())))
         .filter(|(k, _)| !k.is_empty())
         .collect()
 }

@@ -26,10 +26,7 @@ impl ConverterSpec {
     /// The converter configured under `prefix` (`key.converter`...) in `props`, or `None` if the class is not set.
     pub fn from_props(props: &BTreeMap<String, String>, prefix: &str) -> Option<Self> {
         let class = props.get(prefix)?.trim().to_string();
-        Some(ConverterSpec {
-            class,
-            settings: with_prefix(props, &format!("{prefix}.")),
-        })
+        Some(ConverterSpec { class, settings: with_prefix(props, &format!("{prefix}.")) })
     }
 }
 
@@ -70,10 +67,7 @@ fn worker_config_def() -> ConfigDef {
     let ms = |name: &str, default: &str, doc: &str| {
         ConfigKey::new(name, ConfigType::Long)
             .default_value(default)
-            .validator(Validator::Range {
-                min: Some(0.0),
-                max: None,
-            })
+            .validator(Validator::Range { min: Some(0.0), max: None })
             .importance(Importance::Low)
             .documentation(doc)
     };
@@ -85,34 +79,13 @@ fn worker_config_def() -> ConfigDef {
                 .documentation("host:port pairs of the Kafka cluster."),
         )
         .define(ConfigKey::new("key.converter", ConfigType::Class).default_value(DEFAULT_CONVERTER))
-        .define(
-            ConfigKey::new("value.converter", ConfigType::Class).default_value(DEFAULT_CONVERTER),
-        )
-        .define(
-            ConfigKey::new("header.converter", ConfigType::Class)
-                .default_value(DEFAULT_HEADER_CONVERTER),
-        )
+        .define(ConfigKey::new("value.converter", ConfigType::Class).default_value(DEFAULT_CONVERTER))
+        .define(ConfigKey::new("header.converter", ConfigType::Class).default_value(DEFAULT_HEADER_CONVERTER))
         .define(ConfigKey::new("offset.storage.file.filename", ConfigType::String).optional())
-        .define(ms(
-            "offset.flush.interval.ms",
-            "60000",
-            "How often source offsets are committed.",
-        ))
-        .define(ms(
-            "offset.flush.timeout.ms",
-            "5000",
-            "How long an offset flush may take.",
-        ))
-        .define(ms(
-            "task.shutdown.graceful.timeout.ms",
-            "5000",
-            "How long a task may take to stop.",
-        ))
-        .define(ms(
-            "default.api.timeout.ms",
-            "60000",
-            "How long start-up waits for the Kafka cluster.",
-        ))
+        .define(ms("offset.flush.interval.ms", "60000", "How often source offsets are committed."))
+        .define(ms("offset.flush.timeout.ms", "5000", "How long an offset flush may take."))
+        .define(ms("task.shutdown.graceful.timeout.ms", "5000", "How long a task may take to stop."))
+        .define(ms("default.api.timeout.ms", "60000", "How long start-up waits for the Kafka cluster."))
         .define(ConfigKey::new("plugin.path", ConfigType::List).default_value(""))
 }
 
@@ -151,19 +124,14 @@ impl WorkerConfig {
                 return Err(ConfigError::new(file, Some(&info.name), message.clone()));
             }
         }
-        let parsed = def
-            .parse(&props)
-            .map_err(|e| ConfigError::new(file, None, e.to_string()))?;
+        let parsed = def.parse(&props).map_err(|e| ConfigError::new(file, None, e.to_string()))?;
         let ms = |key: &str| -> Duration {
-            Duration::from_millis(
-                parsed
-                    .long(key)
-                    .map(|v| v.max(0) as u64)
-                    .unwrap_or_default(),
-            )
+            Duration::from_millis(parsed.long(key).map(|v| v.max(0) as u64).unwrap_or_default())
         };
         for key in props.keys() {
-            if def.key(key).is_none() && !KNOWN_PREFIXES.iter().any(|p| key.starts_with(p)) {
+            let known = KNOWN_PREFIXES.iter().any(|p| key.starts_with(p))
+                || super::distributed::DISTRIBUTED_KEYS.contains(&key.as_str());
+            if def.key(key).is_none() && !known {
                 tracing::warn!(file = %file.display(), "The configuration '{key}' was supplied but isn't a known config.");
             }
         }
@@ -173,16 +141,9 @@ impl WorkerConfig {
                 settings: with_prefix(&props, &format!("{prefix}.")),
             })
         };
-        let bootstrap_servers = parsed
-            .list("bootstrap.servers")
-            .map(|l| l.join(","))
-            .unwrap_or_default();
+        let bootstrap_servers = parsed.list("bootstrap.servers").map(|l| l.join(",")).unwrap_or_default();
         if bootstrap_servers.is_empty() {
-            return Err(ConfigError::new(
-                file,
-                Some("bootstrap.servers"),
-                "must list at least one host:port",
-            ));
+            return Err(ConfigError::new(file, Some("bootstrap.servers"), "must list at least one host:port"));
         }
         let base_dir = file.parent().unwrap_or(Path::new("."));
         let resolve = |p: &str| {
@@ -199,11 +160,7 @@ impl WorkerConfig {
             key_converter: converter("key.converter", DEFAULT_CONVERTER),
             value_converter: converter("value.converter", DEFAULT_CONVERTER),
             header_converter: converter("header.converter", DEFAULT_HEADER_CONVERTER),
-            offset_storage_file: parsed
-                .optional_string("offset.storage.file.filename")
-                .ok()
-                .flatten()
-                .map(&resolve),
+            offset_storage_file: parsed.optional_string("offset.storage.file.filename").ok().flatten().map(&resolve),
             offset_flush_interval: ms("offset.flush.interval.ms"),
             offset_flush_timeout: ms("offset.flush.timeout.ms"),
             task_shutdown_timeout: ms("task.shutdown.graceful.timeout.ms"),
@@ -227,10 +184,7 @@ mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -251,17 +205,8 @@ mod tests {
         assert_eq!(cfg.key_converter.class, DEFAULT_CONVERTER);
         assert_eq!(cfg.value_converter.settings["schemas.enable"], "false");
         assert_eq!(cfg.producer["linger.ms"], "5");
-        assert_eq!(
-            cfg.plugin_path,
-            [
-                PathBuf::from("/etc/connect/plugins"),
-                PathBuf::from("/opt/p")
-            ]
-        );
-        assert_eq!(
-            cfg.offset_storage_file,
-            Some(PathBuf::from("/etc/connect/offsets.json"))
-        );
+        assert_eq!(cfg.plugin_path, [PathBuf::from("/etc/connect/plugins"), PathBuf::from("/opt/p")]);
+        assert_eq!(cfg.offset_storage_file, Some(PathBuf::from("/etc/connect/offsets.json")));
         assert_eq!(cfg.offset_flush_interval, Duration::from_secs(60));
     }
 
@@ -276,10 +221,7 @@ mod tests {
         );
         let err = WorkerConfig::from_props(
             file,
-            props(&[
-                ("bootstrap.servers", "x:1"),
-                ("offset.flush.interval.ms", "soon"),
-            ]),
+            props(&[("bootstrap.servers", "x:1"), ("offset.flush.interval.ms", "soon")]),
         )
         .unwrap_err();
         assert_eq!(err.key.as_deref(), Some("offset.flush.interval.ms"));

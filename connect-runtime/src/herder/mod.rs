@@ -4,5 +4,6 @@
 //! (later) shares the work among the workers of a group. Both validate configurations the same way
 //! ([`validation`]).
 
+pub mod api;
 pub mod standalone;
 pub mod validation;

@@ -27,11 +27,7 @@ impl ConnectorContextApi for HostConnectorContext {
     }
 
     fn raise_error(&self, error: ConnectError) {
-        self.status.set(
-            StatusKey::Connector(self.name.clone()),
-            State::Failed,
-            Some(error.status_trace()),
-        );
+        self.status.set(StatusKey::Connector(self.name.clone()), State::Failed, Some(error.status_trace()));
     }
 }
 
@@ -52,10 +48,7 @@ pub struct StandaloneHerder {
 impl StandaloneHerder {
     /// A herder running tasks on `worker`.
     pub fn new(worker: Worker) -> Self {
-        StandaloneHerder {
-            worker,
-            connectors: BTreeMap::new(),
-        }
+        StandaloneHerder { worker, connectors: BTreeMap::new() }
     }
 
     fn status(&self) -> &Arc<StatusBoard> {
@@ -64,31 +57,15 @@ impl StandaloneHerder {
 
     /// Starts a validated connector and its tasks. A failure of the connector itself is recorded as its
     /// FAILED status and returned.
-    pub fn start_connector(
-        &mut self,
-        config: ConnectorConfig,
-        plugin: Arc<Plugin>,
-    ) -> Result<(), ConnectError> {
+    pub fn start_connector(&mut self, config: ConnectorConfig, plugin: Arc<Plugin>) -> Result<(), ConnectError> {
         let name = config.name.clone();
         let span = tracing::info_span!("connector", connector = %name);
         let _entered = span.enter();
         let reconfigure = Arc::new(AtomicBool::new(false));
-        let mut running = RunningConnector {
-            config,
-            plugin,
-            instance: None,
-            tasks: Vec::new(),
-            reconfigure,
-        };
-        let result = self
-            .start_instance(&mut running)
-            .and_then(|_| self.start_tasks(&mut running));
+        let mut running = RunningConnector { config, plugin, instance: None, tasks: Vec::new(), reconfigure };
+        let result = self.start_instance(&mut running).and_then(|_| self.start_tasks(&mut running));
         if let Err(err) = &result {
-            self.status().set(
-                StatusKey::Connector(name.clone()),
-                State::Failed,
-                Some(err.status_trace()),
-            );
+            self.status().set(StatusKey::Connector(name.clone()), State::Failed, Some(err.status_trace()));
         }
         self.connectors.insert(name, running);
         result
@@ -103,8 +80,7 @@ impl StandaloneHerder {
             status: self.status().clone(),
         };
         instance.start(context, &running.config.props)?;
-        self.status()
-            .set(StatusKey::Connector(name), State::Running, None);
+        self.status().set(StatusKey::Connector(name), State::Running, None);
         running.instance = Some(instance);
         Ok(())
     }
@@ -112,10 +88,7 @@ impl StandaloneHerder {
     fn start_tasks(&self, running: &mut RunningConnector) -> Result<(), ConnectError> {
         let name = &running.config.name;
         let max_tasks = tasks_max(&running.config)?;
-        let instance = running
-            .instance
-            .as_mut()
-            .ok_or_else(|| ConnectError::new("connector is not running"))?;
+        let instance = running.instance.as_mut().ok_or_else(|| ConnectError::new("connector is not running"))?;
         let configs = instance.task_configs(max_tasks)?;
         if configs.len() > max_tasks {
             return Err(ConnectError::new(format!(
@@ -125,16 +98,8 @@ impl StandaloneHerder {
         }
         tracing::info!("connector {name} generated {} task configs", configs.len());
         for (n, task_config) in configs.into_iter().enumerate() {
-            let id = TaskId {
-                connector: name.clone(),
-                task: n as u32,
-            };
-            match self.worker.start_task(
-                id.clone(),
-                running.plugin.clone(),
-                &running.config.props,
-                task_config,
-            ) {
+            let id = TaskId { connector: name.clone(), task: n as u32 };
+            match self.worker.start_task(id.clone(), running.plugin.clone(), &running.config.props, task_config) {
                 Ok(handle) => running.tasks.push(handle),
                 Err(err) => tracing::error!("task {id} could not start: {err}"),
             }
@@ -157,11 +122,7 @@ impl StandaloneHerder {
             tracing::info!("connector {name} requested a task reconfiguration");
             self.stop_tasks(&mut running);
             if let Err(err) = self.start_tasks(&mut running) {
-                self.status().set(
-                    StatusKey::Connector(name.clone()),
-                    State::Failed,
-                    Some(err.status_trace()),
-                );
+                self.status().set(StatusKey::Connector(name.clone()), State::Failed, Some(err.status_trace()));
             }
             self.connectors.insert(name, running);
         }
@@ -192,17 +153,14 @@ impl StandaloneHerder {
                     tracing::warn!("connector {name} failed to stop cleanly: {err}");
                 }
             }
-            self.status()
-                .set(StatusKey::Connector(name), State::Unassigned, None);
+            self.status().set(StatusKey::Connector(name), State::Unassigned, None);
         }
     }
 }
 
 fn tasks_max(config: &ConnectorConfig) -> Result<usize, ConnectError> {
     let def: ConfigDef = connector_config_def(connect_api::abi::PluginKind::Source);
-    let parsed = def
-        .key("tasks.max")
-        .map(|k| k.parse(config.props.get("tasks.max").map(String::as_str)));
+    let parsed = def.key("tasks.max").map(|k| k.parse(config.props.get("tasks.max").map(String::as_str)));
     match parsed {
         Some(Ok(connect_api::config::ConfigValue::Int(n))) if n > 0 => Ok(n as usize),
         Some(Err(message)) => Err(ConnectError::config("tasks.max", message)),

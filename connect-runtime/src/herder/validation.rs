@@ -32,10 +32,7 @@ pub enum InvalidConnector {
 }
 
 /// Validates `props` and returns the connector's plugin with the full report (which may hold errors).
-pub fn validate(
-    registry: &PluginRegistry,
-    props: &Config,
-) -> Result<(Arc<Plugin>, ConfigInfos), InvalidConnector> {
+pub fn validate(registry: &PluginRegistry, props: &Config) -> Result<(Arc<Plugin>, ConfigInfos), InvalidConnector> {
     let class = props
         .get("connector.class")
         .map(|c| c.trim())
@@ -44,36 +41,22 @@ pub fn validate(
     let plugin = registry.resolve(class)?;
     let connector = plugin
         .new_connector()
-        .map_err(|e| InvalidConnector::Instantiation {
-            class: plugin.class().to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| InvalidConnector::Instantiation { class: plugin.class().to_string(), message: e.to_string() })?;
     let own = connector
         .validate(props)
-        .map_err(|e| InvalidConnector::Instantiation {
-            class: plugin.class().to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| InvalidConnector::Instantiation { class: plugin.class().to_string(), message: e.to_string() })?;
     let framework = validate_framework_keys(plugin.kind(), props);
     // The connector's own definition wins over the framework's on a clash, as in Kafka Connect.
-    let mut values: Vec<ConfigValueInfo> = framework
-        .into_iter()
-        .filter(|f| !own.iter().any(|o| o.name == f.name))
-        .collect();
+    let mut values: Vec<ConfigValueInfo> =
+        framework.into_iter().filter(|f| !own.iter().any(|o| o.name == f.name)).collect();
     values.extend(own);
-    let def = plugin
-        .config_def()
-        .clone()
-        .merge_missing(&connector_config_def(plugin.kind()));
+    let def = plugin.config_def().clone().merge_missing(&connector_config_def(plugin.kind()));
     let report = ConfigInfos::new(plugin.class(), &def, values);
     Ok((plugin, report))
 }
 
 /// Validates `props` and refuses a configuration with errors.
-pub fn require_valid(
-    registry: &PluginRegistry,
-    props: &Config,
-) -> Result<Arc<Plugin>, InvalidConnector> {
+pub fn require_valid(registry: &PluginRegistry, props: &Config) -> Result<Arc<Plugin>, InvalidConnector> {
     let (plugin, report) = validate(registry, props)?;
     if report.error_count > 0 {
         return Err(InvalidConnector::Invalid(report));

@@ -6,23 +6,18 @@
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, RString, RVec};
 use connect_api::abi::{
-    AckedRecord, ConfigEntry, ConnectorContextApi, ConnectorContextApi_TO, FfiConnectorBox,
-    FfiSinkTaskBox, FfiSourceTaskBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO,
-    SourceTaskContextApi, SourceTaskContextApi_TO,
+    AckedRecord, ConfigEntry, ConnectorContextApi, ConnectorContextApi_TO, FfiConnectorBox, FfiSinkTaskBox,
+    FfiSourceTaskBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO, SourceTaskContextApi,
+    SourceTaskContextApi_TO,
 };
 use connect_api::config::ConfigValueInfo;
-use connect_api::{
-    Config, ConnectError, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffset,
-};
+use connect_api::{Config, ConnectError, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffset};
 
 /// A configuration in ABI form.
 pub fn config_to_abi(config: &Config) -> RConfig {
     config
         .iter()
-        .map(|(k, v)| ConfigEntry {
-            key: RString::from(k.as_str()),
-            value: RString::from(v.as_str()),
-        })
+        .map(|(k, v)| ConfigEntry { key: RString::from(k.as_str()), value: RString::from(v.as_str()) })
         .collect()
 }
 
@@ -31,11 +26,7 @@ pub struct ConnectorHandle(pub(crate) FfiConnectorBox);
 
 impl ConnectorHandle {
     /// Starts the connector with the runtime's context.
-    pub fn start(
-        &mut self,
-        context: impl ConnectorContextApi + 'static,
-        config: &Config,
-    ) -> Result<(), ConnectError> {
+    pub fn start(&mut self, context: impl ConnectorContextApi + 'static, config: &Config) -> Result<(), ConnectError> {
         let ctx = ConnectorContextApi_TO::from_ptr(RArc::new(context), TD_Opaque);
         self.0.start(ctx, config_to_abi(config)).into_result()
     }
@@ -44,14 +35,7 @@ impl ConnectorHandle {
     pub fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<Config>, ConnectError> {
         let max = u32::try_from(max_tasks).unwrap_or(u32::MAX);
         let configs = self.0.task_configs(max).into_result()?;
-        Ok(configs
-            .into_iter()
-            .map(|c| {
-                c.into_iter()
-                    .map(|e| (e.key.into(), e.value.into()))
-                    .collect()
-            })
-            .collect())
+        Ok(configs.into_iter().map(|c| c.into_iter().map(|e| (e.key.into(), e.value.into())).collect()).collect())
     }
 
     /// Stops the connector.
@@ -62,11 +46,8 @@ impl ConnectorHandle {
     /// Validates a configuration with the connector's own rules.
     pub fn validate(&self, config: &Config) -> Result<Vec<ConfigValueInfo>, ConnectError> {
         let json = self.0.validate(config_to_abi(config)).into_result()?;
-        serde_json::from_str(json.as_str()).map_err(|e| {
-            ConnectError::new(format!(
-                "the connector returned an unreadable validation result: {e}"
-            ))
-        })
+        serde_json::from_str(json.as_str())
+            .map_err(|e| ConnectError::new(format!("the connector returned an unreadable validation result: {e}")))
     }
 }
 
@@ -75,11 +56,7 @@ pub struct SourceTaskHandle(pub(crate) FfiSourceTaskBox);
 
 impl SourceTaskHandle {
     /// Starts the task.
-    pub fn start(
-        &mut self,
-        context: impl SourceTaskContextApi + 'static,
-        config: &Config,
-    ) -> Result<(), ConnectError> {
+    pub fn start(&mut self, context: impl SourceTaskContextApi + 'static, config: &Config) -> Result<(), ConnectError> {
         let ctx = SourceTaskContextApi_TO::from_ptr(RArc::new(context), TD_Opaque);
         self.0.start(ctx, config_to_abi(config)).into_result()
     }
@@ -110,11 +87,7 @@ pub struct SinkTaskHandle(pub(crate) FfiSinkTaskBox);
 
 impl SinkTaskHandle {
     /// Starts the task.
-    pub fn start(
-        &mut self,
-        context: impl SinkTaskContextApi + 'static,
-        config: &Config,
-    ) -> Result<(), ConnectError> {
+    pub fn start(&mut self, context: impl SinkTaskContextApi + 'static, config: &Config) -> Result<(), ConnectError> {
         let ctx = SinkTaskContextApi_TO::from_ptr(RArc::new(context), TD_Opaque);
         self.0.start(ctx, config_to_abi(config)).into_result()
     }
@@ -139,10 +112,7 @@ impl SinkTaskHandle {
         &mut self,
         offsets: Vec<TopicPartitionOffset>,
     ) -> Result<Vec<TopicPartitionOffset>, ConnectError> {
-        self.0
-            .pre_commit(offsets.into())
-            .into_result()
-            .map(RVec::into_vec)
+        self.0.pre_commit(offsets.into()).into_result().map(RVec::into_vec)
     }
 
     /// Stops the task.

@@ -59,19 +59,12 @@ fn is_library(path: &Path) -> bool {
 pub fn load(path: &Path) -> Result<Vec<PluginDescriptor>, LoadError> {
     let header = lib_header_from_path(path).map_err(|err| classify(path, err))?;
     let plugin_version = header.version_strings().to_string();
-    check_api_version(&plugin_version).map_err(|reason| LoadError::Incompatible {
-        path: path.to_path_buf(),
-        reason,
-    })?;
-    let module = header
-        .init_root_module::<PluginModule_Ref>()
-        .map_err(|err| classify(path, err))?;
+    check_api_version(&plugin_version)
+        .map_err(|reason| LoadError::Incompatible { path: path.to_path_buf(), reason })?;
+    let module = header.init_root_module::<PluginModule_Ref>().map_err(|err| classify(path, err))?;
     match module.plugins()().into_result() {
         Ok(list) => Ok(list.into_vec()),
-        Err(err) => Err(LoadError::Failed {
-            path: path.to_path_buf(),
-            reason: err.status_trace(),
-        }),
+        Err(err) => Err(LoadError::Failed { path: path.to_path_buf(), reason: err.status_trace() }),
     }
 }
 

@@ -59,17 +59,9 @@ impl fmt::Debug for Plugin {
 
 impl Plugin {
     fn new(descriptor: PluginDescriptor, location: Location) -> Result<Self, String> {
-        let config_def = serde_json::from_str(descriptor.config_def.as_str()).map_err(|e| {
-            format!(
-                "{}: unreadable configuration definition: {e}",
-                descriptor.class
-            )
-        })?;
-        Ok(Plugin {
-            descriptor,
-            location,
-            config_def,
-        })
+        let config_def = serde_json::from_str(descriptor.config_def.as_str())
+            .map_err(|e| format!("{}: unreadable configuration definition: {e}", descriptor.class))?;
+        Ok(Plugin { descriptor, location, config_def })
     }
 
     /// The full class name.
@@ -105,18 +97,13 @@ impl Plugin {
             return true;
         }
         let simple = class.rsplit(['.', '$']).next().unwrap_or(class);
-        simple == name
-            || simple
-                .strip_suffix("Connector")
-                .is_some_and(|s| !s.is_empty() && s == name)
+        simple == name || simple.strip_suffix("Connector").is_some_and(|s| !s.is_empty() && s == name)
     }
 
     /// A new connector instance.
     pub fn new_connector(&self) -> Result<ConnectorHandle, ConnectError> {
         let factory = match self.descriptor.factory {
-            PluginFactory::Source { connector, .. } | PluginFactory::Sink { connector, .. } => {
-                connector
-            }
+            PluginFactory::Source { connector, .. } | PluginFactory::Sink { connector, .. } => connector,
         };
         factory().into_result().map(ConnectorHandle)
     }
@@ -125,10 +112,7 @@ impl Plugin {
     pub fn new_source_task(&self) -> Result<SourceTaskHandle, ConnectError> {
         match self.descriptor.factory {
             PluginFactory::Source { task, .. } => task().into_result().map(SourceTaskHandle),
-            PluginFactory::Sink { .. } => Err(ConnectError::new(format!(
-                "{} is a sink connector",
-                self.class()
-            ))),
+            PluginFactory::Sink { .. } => Err(ConnectError::new(format!("{} is a sink connector", self.class()))),
         }
     }
 
@@ -136,10 +120,7 @@ impl Plugin {
     pub fn new_sink_task(&self) -> Result<SinkTaskHandle, ConnectError> {
         match self.descriptor.factory {
             PluginFactory::Sink { task, .. } => task().into_result().map(SinkTaskHandle),
-            PluginFactory::Source { .. } => Err(ConnectError::new(format!(
-                "{} is a source connector",
-                self.class()
-            ))),
+            PluginFactory::Source { .. } => Err(ConnectError::new(format!("{} is a source connector", self.class()))),
         }
     }
 }
@@ -174,21 +155,12 @@ impl PluginRegistry {
     }
 
     /// A registry with the given built-ins instead of the worker's own (for tests).
-    pub fn with_builtins(
-        dirs: Vec<PathBuf>,
-        builtins: Vec<Result<PluginDescriptor, ConnectError>>,
-    ) -> Self {
-        let registry = PluginRegistry {
-            dirs,
-            state: Mutex::new(RegistryState::default()),
-        };
+    pub fn with_builtins(dirs: Vec<PathBuf>, builtins: Vec<Result<PluginDescriptor, ConnectError>>) -> Self {
+        let registry = PluginRegistry { dirs, state: Mutex::new(RegistryState::default()) };
         {
             let mut state = registry.lock();
             for descriptor in builtins {
-                match descriptor
-                    .map_err(|e| e.to_string())
-                    .and_then(|d| Plugin::new(d, Location::Builtin))
-                {
+                match descriptor.map_err(|e| e.to_string()).and_then(|d| Plugin::new(d, Location::Builtin)) {
                     Ok(plugin) => state.plugins.push(Arc::new(plugin)),
                     Err(reason) => {
                         tracing::error!("built-in plugin cannot be registered: {reason}")
@@ -201,9 +173,7 @@ impl PluginRegistry {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, RegistryState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Looks at every library in `plugin.path` not seen before (or changed since), loads the new ones and returns
@@ -216,10 +186,7 @@ impl PluginRegistry {
                 let state = self.lock();
                 match state.seen.get(&path) {
                     Some(seen) if *seen == modified => continue,
-                    Some(_) => state
-                        .plugins
-                        .iter()
-                        .any(|p| p.location == Location::File(path.clone())),
+                    Some(_) => state.plugins.iter().any(|p| p.location == Location::File(path.clone())),
                     None => false,
                 }
             };
@@ -250,11 +217,7 @@ impl PluginRegistry {
     }
 
     fn add(&self, state: &mut RegistryState, descriptor: PluginDescriptor, path: &Path) {
-        if let Some(existing) = state
-            .plugins
-            .iter()
-            .find(|p| p.class() == descriptor.class.as_str())
-        {
+        if let Some(existing) = state.plugins.iter().find(|p| p.class() == descriptor.class.as_str()) {
             tracing::warn!(
                 class = %descriptor.class,
                 file = %path.display(),
@@ -303,11 +266,7 @@ impl PluginRegistry {
         self.scan();
         self.find(name).ok_or_else(|| UnknownPlugin {
             class: name.to_string(),
-            available: self
-                .plugins()
-                .iter()
-                .map(|p| p.class().to_string())
-                .collect(),
+            available: self.plugins().iter().map(|p| p.class().to_string()).collect(),
         })
     }
 }

@@ -13,8 +13,7 @@ use connect_api::SourceMap;
 use serde_json::{json, Value as Json};
 
 use super::{
-    offset_key, parse_offset_key, source_map_from_json, source_map_to_json, OffsetKey, OffsetStore,
-    StorageError,
+    offset_key, parse_offset_key, source_map_from_json, source_map_to_json, OffsetKey, OffsetStore, StorageError,
 };
 
 struct Entry {
@@ -31,19 +30,13 @@ pub struct FileOffsetStore {
 impl FileOffsetStore {
     /// Opens the store, reading the file if it exists.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let err = |message: String| StorageError::File {
-            path: path.to_path_buf(),
-            message,
-        };
+        let err = |message: String| StorageError::File { path: path.to_path_buf(), message };
         let mut entries = BTreeMap::new();
         match std::fs::read(path) {
             Ok(bytes) if !bytes.is_empty() => {
-                let doc: Json =
-                    serde_json::from_slice(&bytes).map_err(|e| err(format!("unreadable: {e}")))?;
-                let list = doc
-                    .get("offsets")
-                    .and_then(Json::as_array)
-                    .ok_or_else(|| err("no \"offsets\" array".into()))?;
+                let doc: Json = serde_json::from_slice(&bytes).map_err(|e| err(format!("unreadable: {e}")))?;
+                let list =
+                    doc.get("offsets").and_then(Json::as_array).ok_or_else(|| err("no \"offsets\" array".into()))?;
                 for item in list {
                     let (Some(key), Some(value)) = (item.get("key"), item.get("value")) else {
                         return Err(err(format!("entry without key or value: {item}")));
@@ -52,13 +45,7 @@ impl FileOffsetStore {
                     if value.is_null() {
                         entries.remove(&parsed);
                     } else {
-                        entries.insert(
-                            parsed,
-                            Entry {
-                                key: key.clone(),
-                                value: value.clone(),
-                            },
-                        );
+                        entries.insert(parsed, Entry { key: key.clone(), value: value.clone() });
                     }
                 }
             }
@@ -66,44 +53,24 @@ impl FileOffsetStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(err(format!("cannot read: {e}"))),
         }
-        Ok(FileOffsetStore {
-            path: path.to_path_buf(),
-            entries: Mutex::new(entries),
-        })
+        Ok(FileOffsetStore { path: path.to_path_buf(), entries: Mutex::new(entries) })
     }
 
     fn write(&self, entries: &BTreeMap<OffsetKey, Entry>) -> Result<(), StorageError> {
-        let err = |message: String| StorageError::File {
-            path: self.path.clone(),
-            message,
-        };
-        let list: Vec<Json> = entries
-            .values()
-            .map(|e| json!({"key": e.key, "value": e.value}))
-            .collect();
+        let err = |message: String| StorageError::File { path: self.path.clone(), message };
+        let list: Vec<Json> = entries.values().map(|e| json!({"key": e.key, "value": e.value})).collect();
         let body = serde_json::to_vec_pretty(&json!({"version": 1, "offsets": list}))
             .map_err(|e| err(format!("cannot encode: {e}")))?;
-        let dir = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile_in(dir, &self.path)
-            .map_err(|e| err(format!("cannot create a temporary file: {e}")))?;
-        tmp.1
-            .write_all(&body)
-            .and_then(|_| tmp.1.sync_all())
-            .map_err(|e| err(format!("cannot write: {e}")))?;
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut tmp = tempfile_in(dir, &self.path).map_err(|e| err(format!("cannot create a temporary file: {e}")))?;
+        tmp.1.write_all(&body).and_then(|_| tmp.1.sync_all()).map_err(|e| err(format!("cannot write: {e}")))?;
         std::fs::rename(&tmp.0, &self.path).map_err(|e| err(format!("cannot replace: {e}")))?;
         Ok(())
     }
 }
 
 fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "offsets".into());
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "offsets".into());
     let path = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let file = std::fs::File::create(&path)?;
     Ok((path, file))
@@ -113,40 +80,19 @@ impl OffsetStore for FileOffsetStore {
     fn get(&self, connector: &str, partition: &SourceMap) -> Option<SourceMap> {
         let (_, key) = offset_key(connector, partition).ok()?;
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(&key)
-            .and_then(|e| source_map_from_json(&e.value).ok())
+        entries.get(&key).and_then(|e| source_map_from_json(&e.value).ok())
     }
 
     fn put(&self, connector: &str, offsets: &[(SourceMap, SourceMap)]) -> Result<(), StorageError> {
-        let format = |message: String| StorageError::Format {
-            connector: connector.to_string(),
-            message,
-        };
+        let format = |message: String| StorageError::Format { connector: connector.to_string(), message };
         let mut encoded = Vec::with_capacity(offsets.len());
         for (partition, offset) in offsets {
             let (key_json, key) = offset_key(connector, partition).map_err(format)?;
-            encoded.push((
-                key,
-                Entry {
-                    key: key_json,
-                    value: source_map_to_json(offset).map_err(format)?,
-                },
-            ));
+            encoded.push((key, Entry { key: key_json, value: source_map_to_json(offset).map_err(format)? }));
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next: BTreeMap<OffsetKey, Entry> = entries
-            .iter()
-            .map(|(k, e)| {
-                (
-                    k.clone(),
-                    Entry {
-                        key: e.key.clone(),
-                        value: e.value.clone(),
-                    },
-                )
-            })
-            .collect();
+        let mut next: BTreeMap<OffsetKey, Entry> =
+            entries.iter().map(|(k, e)| (k.clone(), Entry { key: e.key.clone(), value: e.value.clone() })).collect();
         next.extend(encoded);
         self.write(&next)?;
         *entries = next;
@@ -165,33 +111,12 @@ mod tests {
         let store = FileOffsetStore::open(&path).unwrap();
         let partition = SourceMap::new().with("filename", "/tmp/a");
         assert_eq!(store.get("c", &partition), None);
-        store
-            .put(
-                "c",
-                &[(partition.clone(), SourceMap::new().with("position", 10i64))],
-            )
-            .unwrap();
-        store
-            .put(
-                "c",
-                &[(partition.clone(), SourceMap::new().with("position", 20i64))],
-            )
-            .unwrap();
-        store
-            .put(
-                "d",
-                &[(partition.clone(), SourceMap::new().with("position", 5i64))],
-            )
-            .unwrap();
+        store.put("c", &[(partition.clone(), SourceMap::new().with("position", 10i64))]).unwrap();
+        store.put("c", &[(partition.clone(), SourceMap::new().with("position", 20i64))]).unwrap();
+        store.put("d", &[(partition.clone(), SourceMap::new().with("position", 5i64))]).unwrap();
         let reopened = FileOffsetStore::open(&path).unwrap();
-        assert_eq!(
-            reopened.get("c", &partition),
-            Some(SourceMap::new().with("position", 20i64))
-        );
-        assert_eq!(
-            reopened.get("d", &partition),
-            Some(SourceMap::new().with("position", 5i64))
-        );
+        assert_eq!(reopened.get("c", &partition), Some(SourceMap::new().with("position", 20i64)));
+        assert_eq!(reopened.get("d", &partition), Some(SourceMap::new().with("position", 5i64)));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(r#""key": ["#), "{text}");
     }

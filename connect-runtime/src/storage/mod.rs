@@ -8,9 +8,7 @@ mod file;
 mod offsets;
 
 pub use file::FileOffsetStore;
-pub use offsets::{
-    offset_key, parse_offset_key, source_map_from_json, source_map_to_json, OffsetKey,
-};
+pub use offsets::{offset_key, parse_offset_key, source_map_from_json, source_map_to_json, OffsetKey};
 
 use connect_api::SourceMap;
 

@@ -21,18 +21,16 @@ pub fn source_map_to_json(map: &SourceMap) -> Result<Json, String> {
             Value::Null => Json::Null,
             Value::Boolean(b) => Json::Bool(*b),
             Value::String(s) => Json::String(s.to_string()),
-            Value::Float32(f) => Number::from_f64(f64::from(*f))
-                .map(Json::Number)
-                .unwrap_or(Json::Null),
+            Value::Float32(f) => Number::from_f64(f64::from(*f)).map(Json::Number).unwrap_or(Json::Null),
             Value::Float64(f) => Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
             v => match v.as_i64() {
                 Some(i) => Json::Number(i.into()),
                 None => {
                     return Err(format!(
-                    "source partition and offset values must be primitive, but key \"{}\" holds {}",
-                    entry.key,
-                    v.type_name()
-                ))
+                        "source partition and offset values must be primitive, but key \"{}\" holds {}",
+                        entry.key,
+                        v.type_name()
+                    ))
                 }
             },
         };
@@ -57,11 +55,7 @@ pub fn source_map_from_json(json: &Json) -> Result<SourceMap, String> {
                 Some(i) => Value::Int64(i),
                 None => Value::Float64(n.as_f64().unwrap_or(f64::NAN)),
             },
-            other => {
-                return Err(format!(
-                    "offset value for \"{key}\" is not primitive: {other}"
-                ))
-            }
+            other => return Err(format!("offset value for \"{key}\" is not primitive: {other}")),
         };
         map.insert(key.clone(), value);
     }
@@ -73,10 +67,7 @@ fn canonical(json: &Json) -> String {
         Json::Object(object) => {
             let mut entries: Vec<_> = object.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            let sorted: Map<String, Json> = entries
-                .into_iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let sorted: Map<String, Json> = entries.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             Json::Object(sorted).to_string()
         }
         other => other.to_string(),
@@ -87,14 +78,8 @@ fn canonical(json: &Json) -> String {
 /// parsed form for lookups.
 pub fn offset_key(connector: &str, partition: &SourceMap) -> Result<(Json, OffsetKey), String> {
     let partition = source_map_to_json(partition)?;
-    let key = OffsetKey {
-        connector: connector.to_string(),
-        canonical_partition: canonical(&partition),
-    };
-    Ok((
-        Json::Array(vec![Json::String(connector.to_string()), partition]),
-        key,
-    ))
+    let key = OffsetKey { connector: connector.to_string(), canonical_partition: canonical(&partition) };
+    Ok((Json::Array(vec![Json::String(connector.to_string()), partition]), key))
 }
 
 /// Parses a stored key `["<connector>",{partition}]`.
@@ -102,18 +87,10 @@ pub fn parse_offset_key(json: &Json) -> Result<(OffsetKey, SourceMap), String> {
     match json {
         Json::Array(items) if items.len() == 2 => {
             let Json::String(connector) = &items[0] else {
-                return Err(format!(
-                    "offset key must start with the connector name: {json}"
-                ));
+                return Err(format!("offset key must start with the connector name: {json}"));
             };
             let partition = source_map_from_json(&items[1])?;
-            Ok((
-                OffsetKey {
-                    connector: connector.clone(),
-                    canonical_partition: canonical(&items[1]),
-                },
-                partition,
-            ))
+            Ok((OffsetKey { connector: connector.clone(), canonical_partition: canonical(&items[1]) }, partition))
         }
         _ => Err(format!("offset key must be a two-element array: {json}")),
     }
@@ -131,8 +108,7 @@ mod tests {
         let (_, key_b) = offset_key("c", &b).unwrap();
         assert_eq!(key_a, key_b);
         assert_eq!(json_a.to_string(), r#"["c",{"b":1,"a":"x"}]"#);
-        let (parsed, map) =
-            parse_offset_key(&serde_json::from_str(r#"["c",{"a":"x","b":1}]"#).unwrap()).unwrap();
+        let (parsed, map) = parse_offset_key(&serde_json::from_str(r#"["c",{"a":"x","b":1}]"#).unwrap()).unwrap();
         assert_eq!(parsed, key_a);
         assert_eq!(map.get("b"), Some(&Value::Int64(1)));
     }
@@ -140,8 +116,6 @@ mod tests {
     #[test]
     fn complex_values_are_refused() {
         let bad = SourceMap::new().with("a", Value::array([Value::Int32(1)]));
-        assert!(source_map_to_json(&bad)
-            .unwrap_err()
-            .contains("must be primitive"));
+        assert!(source_map_to_json(&bad).unwrap_err().contains("must be primitive"));
     }
 }

@@ -48,17 +48,10 @@ impl Role {
 fn apply(config: &mut ClientConfig, settings: &BTreeMap<String, String>, role: Role) {
     for (key, value) in settings {
         if JAVA_ONLY.contains(&key.as_str()) {
-            tracing::debug!(
-                "{}{key} has no librdkafka equivalent; ignored",
-                role.prefix()
-            );
+            tracing::debug!("{}{key} has no librdkafka equivalent; ignored", role.prefix());
             continue;
         }
-        let value = if key == "partition.assignment.strategy" {
-            translate_assignors(value)
-        } else {
-            value.clone()
-        };
+        let value = if key == "partition.assignment.strategy" { translate_assignors(value) } else { value.clone() };
         config.set(key, value);
     }
 }
@@ -91,10 +84,7 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Cli
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &worker.bootstrap_servers)
-        .set(
-            "client.id",
-            format!("connector-producer-{connector}-{task}"),
-        )
+        .set("client.id", format!("connector-producer-{connector}-{task}"))
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set_log_level(log_level());
@@ -109,10 +99,7 @@ pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Cli
     config
         .set("bootstrap.servers", &worker.bootstrap_servers)
         .set("group.id", format!("connect-{connector}"))
-        .set(
-            "client.id",
-            format!("connector-consumer-{connector}-{task}"),
-        )
+        .set("client.id", format!("connector-consumer-{connector}-{task}"))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
@@ -123,12 +110,7 @@ pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Cli
 
 /// `max.poll.records` from `consumer.*` (the largest batch given to one `put`), 500 by default as in Kafka.
 pub fn max_poll_records(worker: &WorkerConfig) -> usize {
-    worker
-        .consumer
-        .get("max.poll.records")
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(500)
+    worker.consumer.get("max.poll.records").and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0).unwrap_or(500)
 }
 
 /// Settings for a short-lived client that checks the cluster is reachable.
@@ -153,9 +135,7 @@ mod tests {
     #[test]
     fn assignor_class_names_are_translated() {
         assert_eq!(
-            translate_assignors(
-                "org.apache.kafka.clients.consumer.CooperativeStickyAssignor, RangeAssignor"
-            ),
+            translate_assignors("org.apache.kafka.clients.consumer.CooperativeStickyAssignor, RangeAssignor"),
             "cooperative-sticky,range"
         );
     }

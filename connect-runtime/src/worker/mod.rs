@@ -27,10 +27,33 @@ use sink::{SinkTaskRun, Subscription, WorkerSinkTask};
 use source::{HostSourceContext, SourceTaskRun, WorkerSourceTask};
 use status::{State, StatusBoard, StatusKey, TaskId};
 
+/// What the worker tells a running task: stop, or pause/resume (Kafka Connect's target states).
+#[derive(Default)]
+pub(crate) struct TaskControl {
+    stop: AtomicBool,
+    paused: AtomicBool,
+}
+
+impl TaskControl {
+    fn new(paused: bool) -> Self {
+        TaskControl { stop: AtomicBool::new(false), paused: AtomicBool::new(paused) }
+    }
+
+    /// Whether the task must stop.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Whether the task must not poll or deliver records.
+    pub(crate) fn paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+}
+
 /// A running task: signal it to stop, then wait for it.
 pub struct TaskHandle {
     id: TaskId,
-    stop: Arc<AtomicBool>,
+    control: Arc<TaskControl>,
     done: mpsc::Receiver<()>,
     thread: Option<JoinHandle<()>>,
 }
@@ -43,7 +66,13 @@ impl TaskHandle {
 
     /// Asks the task to stop after its current `poll`/`put`.
     pub fn signal_stop(&self) {
-        self.stop.store(true, Ordering::Release);
+        self.control.stop.store(true, Ordering::Release);
+    }
+
+    /// Pauses (true) or resumes (false) the task: a paused source task stops polling, a paused sink task stops
+    /// consuming; both keep their resources and commit what is pending.
+    pub fn set_paused(&self, paused: bool) {
+        self.control.paused.store(paused, Ordering::Release);
     }
 
     /// Waits up to `timeout` for the task to finish; `false` if it did not (it is then abandoned, as Kafka
@@ -73,16 +102,8 @@ pub struct Worker {
 
 impl Worker {
     /// A worker with its configuration, offset store and status board.
-    pub fn new(
-        config: Arc<WorkerConfig>,
-        offsets: Arc<dyn OffsetStore>,
-        status: Arc<StatusBoard>,
-    ) -> Self {
-        Worker {
-            config,
-            offsets,
-            status,
-        }
+    pub fn new(config: Arc<WorkerConfig>, offsets: Arc<dyn OffsetStore>, status: Arc<StatusBoard>) -> Self {
+        Worker { config, offsets, status }
     }
 
     /// The worker configuration.
@@ -102,35 +123,35 @@ impl Worker {
         id: TaskId,
         plugin: Arc<Plugin>,
         connector_props: &Config,
+        task_config: Config,
+    ) -> Result<TaskHandle, ConnectError> {
+        self.start_task_in(id, plugin, connector_props, task_config, false)
+    }
+
+    /// Like [`Worker::start_task`], starting paused when `paused` (target state PAUSED).
+    pub fn start_task_in(
+        &self,
+        id: TaskId,
+        plugin: Arc<Plugin>,
+        connector_props: &Config,
         mut task_config: Config,
+        paused: bool,
     ) -> Result<TaskHandle, ConnectError> {
         let key = StatusKey::Task(id.clone());
-        let prepared = self.converters(connector_props).inspect_err(|e| {
-            self.status
-                .set(key.clone(), State::Failed, Some(e.status_trace()))
-        })?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let prepared = self
+            .converters(connector_props)
+            .inspect_err(|e| self.status.set(key.clone(), State::Failed, Some(e.status_trace())))?;
+        let control = Arc::new(TaskControl::new(paused));
         let (done_tx, done_rx) = mpsc::channel();
         let job: Box<dyn FnOnce() -> Result<(), ConnectError> + Send> = match plugin.kind() {
-            PluginKind::Source => {
-                self.source_job(id.clone(), plugin, task_config, prepared, stop.clone())
-            }
+            PluginKind::Source => self.source_job(id.clone(), plugin, task_config, prepared, control.clone()),
             PluginKind::Sink => {
                 for key in ["topics", "topics.regex"] {
                     if let Some(v) = connector_props.get(key) {
-                        task_config
-                            .entry(key.to_string())
-                            .or_insert_with(|| v.clone());
+                        task_config.entry(key.to_string()).or_insert_with(|| v.clone());
                     }
                 }
-                self.sink_job(
-                    id.clone(),
-                    plugin,
-                    connector_props,
-                    task_config,
-                    prepared,
-                    stop.clone(),
-                )
+                self.sink_job(id.clone(), plugin, connector_props, task_config, prepared, control.clone())
             }
         };
         let status = self.status.clone();
@@ -148,12 +169,7 @@ impl Worker {
                 let _ = done_tx.send(());
             })
             .map_err(|e| ConnectError::new(format!("cannot start a thread for task {id}: {e}")))?;
-        Ok(TaskHandle {
-            id,
-            stop,
-            done: done_rx,
-            thread: Some(thread),
-        })
+        Ok(TaskHandle { id, control, done: done_rx, thread: Some(thread) })
     }
 
     fn converters(&self, connector_props: &Config) -> Result<Converters, ConnectError> {
@@ -164,12 +180,9 @@ impl Worker {
         let value = pick("value.converter", &self.config.value_converter);
         let header = pick("header.converter", &self.config.header_converter);
         Ok(Converters {
-            key: new_converter(&key.class, &key.settings, true)
-                .map_err(|e| e.context("key.converter"))?,
-            value: new_converter(&value.class, &value.settings, false)
-                .map_err(|e| e.context("value.converter"))?,
-            header: new_header_converter(&header.class, &header.settings)
-                .map_err(|e| e.context("header.converter"))?,
+            key: new_converter(&key.class, &key.settings, true).map_err(|e| e.context("key.converter"))?,
+            value: new_converter(&value.class, &value.settings, false).map_err(|e| e.context("value.converter"))?,
+            header: new_header_converter(&header.class, &header.settings).map_err(|e| e.context("header.converter"))?,
         })
     }
 
@@ -179,7 +192,7 @@ impl Worker {
         plugin: Arc<Plugin>,
         task_config: Config,
         converters: Converters,
-        stop: Arc<AtomicBool>,
+        control: Arc<TaskControl>,
     ) -> Box<dyn FnOnce() -> Result<(), ConnectError> + Send> {
         let config = self.config.clone();
         let offsets = self.offsets.clone();
@@ -197,15 +210,12 @@ impl Worker {
                 offsets: offsets.clone(),
                 flush_interval: config.offset_flush_interval,
                 flush_timeout: config.offset_flush_timeout,
-                stop,
+                control,
+                status: status.clone(),
             })?;
-            let context = HostSourceContext {
-                connector: id.connector.clone(),
-                offsets,
-                config: config_to_abi(&task_config),
-            };
+            let context =
+                HostSourceContext { connector: id.connector.clone(), offsets, config: config_to_abi(&task_config) };
             runner.start(context, &task_config)?;
-            status.set(StatusKey::Task(id), State::Running, None);
             runner.execute()
         })
     }
@@ -217,23 +227,15 @@ impl Worker {
         connector_props: &Config,
         task_config: Config,
         converters: Converters,
-        stop: Arc<AtomicBool>,
+        control: Arc<TaskControl>,
     ) -> Box<dyn FnOnce() -> Result<(), ConnectError> + Send> {
         let config = self.config.clone();
         let status = self.status.clone();
         let topics: Vec<String> = connector_props
             .get("topics")
-            .map(|t| {
-                t.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
+            .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default();
-        let regex = connector_props
-            .get("topics.regex")
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty());
+        let regex = connector_props.get("topics.regex").map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
         Box::new(move || {
             let subscription = match regex {
                 Some(regex) if topics.is_empty() => Subscription::Regex(regex),
@@ -252,11 +254,11 @@ impl Worker {
                     header_converter: converters.header,
                     max_poll_records: kafka::max_poll_records(&config),
                     commit_interval: config.offset_flush_interval,
-                    stop,
+                    control,
+                    status: status.clone(),
                 },
                 &task_config,
             )?;
-            status.set(StatusKey::Task(id), State::Running, None);
             runner.execute()
         })
     }

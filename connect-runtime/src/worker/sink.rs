@@ -6,22 +6,20 @@
 //! so nothing is lost and no copy of the batch is kept.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RString, RVec};
 use connect_api::abi::{RConfig, SinkTaskContextApi};
-use connect_api::{
-    ConnectError, Headers, SinkRecord, TimestampType, TopicPartition, TopicPartitionOffset,
-};
+use connect_api::{ConnectError, Headers, SinkRecord, TimestampType, TopicPartition, TopicPartitionOffset};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Headers as _};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::{ClientContext, Message, Timestamp};
 
 use super::converters::{Converter, HeaderConverter};
-use super::status::TaskId;
+use super::status::{State, StatusBoard, StatusKey, TaskId};
+use super::TaskControl;
 use crate::plugins::SinkTaskHandle;
 
 /// How long one consumer poll waits for the first record of a batch.
@@ -57,6 +55,7 @@ struct SinkState {
 /// State shared by the task loop, the consumer's rebalance callbacks and the task's context.
 pub(crate) struct SinkShared {
     id: TaskId,
+    control: Arc<TaskControl>,
     state: Mutex<SinkState>,
     task: Mutex<SinkTaskHandle>,
 }
@@ -81,13 +80,8 @@ impl SinkShared {
             state
                 .current
                 .iter()
-                .filter(|(tp, _)| {
-                    state.assignment.contains(*tp) && partitions.is_none_or(|ps| ps.contains(tp))
-                })
-                .map(|(tp, offset)| TopicPartitionOffset {
-                    topic_partition: tp.clone(),
-                    offset: *offset,
-                })
+                .filter(|(tp, _)| state.assignment.contains(*tp) && partitions.is_none_or(|ps| ps.contains(tp)))
+                .map(|(tp, offset)| TopicPartitionOffset { topic_partition: tp.clone(), offset: *offset })
                 .collect()
         };
         if offsets.is_empty() {
@@ -103,14 +97,8 @@ impl SinkShared {
                 if state.committed.get(tp) == Some(&tpo.offset) {
                     continue;
                 }
-                tpl.add_partition_offset(
-                    tp.topic.as_str(),
-                    tp.partition,
-                    Offset::Offset(tpo.offset),
-                )
-                .map_err(|e| {
-                    ConnectError::new(format!("invalid offset {} for {tp}: {e}", tpo.offset))
-                })?;
+                tpl.add_partition_offset(tp.topic.as_str(), tp.partition, Offset::Offset(tpo.offset))
+                    .map_err(|e| ConnectError::new(format!("invalid offset {} for {tp}: {e}", tpo.offset)))?;
                 changed.push((tp.clone(), tpo.offset));
             }
         }
@@ -122,11 +110,7 @@ impl SinkShared {
                 tracing::debug!(
                     "task {}: committed offsets {}",
                     self.id,
-                    changed
-                        .iter()
-                        .map(|(tp, o)| format!("{tp}={o}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    changed.iter().map(|(tp, o)| format!("{tp}={o}")).collect::<Vec<_>>().join(", ")
                 );
                 self.state().committed.extend(changed);
                 Ok(())
@@ -142,17 +126,12 @@ impl SinkShared {
     fn on_revoke(&self, consumer: &BaseConsumer<SinkContext>, revoked: Vec<TopicPartition>) {
         let revoked: Vec<TopicPartition> = {
             let state = self.state();
-            revoked
-                .into_iter()
-                .filter(|tp| state.assignment.contains(tp))
-                .collect()
+            revoked.into_iter().filter(|tp| state.assignment.contains(tp)).collect()
         };
         if revoked.is_empty() {
             return;
         }
-        let result = self
-            .commit(consumer, Some(&revoked))
-            .and_then(|_| self.task().close(revoked.clone()));
+        let result = self.commit(consumer, Some(&revoked)).and_then(|_| self.task().close(revoked.clone()));
         let mut state = self.state();
         for tp in &revoked {
             state.assignment.remove(tp);
@@ -168,10 +147,7 @@ impl SinkShared {
         let assigned = partitions_of(tpl);
         let fresh: Vec<TopicPartition> = {
             let mut state = self.state();
-            assigned
-                .into_iter()
-                .filter(|tp| state.assignment.insert(tp.clone()))
-                .collect()
+            assigned.into_iter().filter(|tp| state.assignment.insert(tp.clone())).collect()
         };
         if fresh.is_empty() {
             return;
@@ -192,6 +168,12 @@ impl SinkShared {
             Err(err) => format!("{} (committed offsets unknown: {err})", list(&fresh)),
         };
         tracing::info!("task {}: partitions assigned: {resume}", self.id);
+        if self.control.paused() {
+            // A paused task gets no records, from new partitions either.
+            if let Err(err) = consumer.pause(tpl) {
+                tracing::warn!("task {}: cannot pause new partitions: {err}", self.id);
+            }
+        }
         if let Err(err) = self.task().open(fresh) {
             self.state().failure.get_or_insert(err);
         }
@@ -199,18 +181,11 @@ impl SinkShared {
 }
 
 fn list(partitions: &[TopicPartition]) -> String {
-    partitions
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
-    tpl.elements()
-        .iter()
-        .map(|e| TopicPartition::new(e.topic(), e.partition()))
-        .collect()
+    tpl.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect()
 }
 
 /// The consumer's context: runs the task's `close`/`open` around rebalances.
@@ -294,7 +269,8 @@ pub(crate) struct SinkTaskRun {
     pub header_converter: Box<dyn HeaderConverter>,
     pub max_poll_records: usize,
     pub commit_interval: Duration,
-    pub stop: Arc<AtomicBool>,
+    pub control: Arc<TaskControl>,
+    pub status: Arc<StatusBoard>,
 }
 
 /// The running loop of a sink task.
@@ -306,7 +282,11 @@ pub(crate) struct WorkerSinkTask {
     max_poll_records: usize,
     commit_interval: Duration,
     next_commit: Instant,
-    stop: Arc<AtomicBool>,
+    control: Arc<TaskControl>,
+    status: Arc<StatusBoard>,
+    /// Whether the consumer's partitions are currently paused for the target state.
+    paused: bool,
+    reported: Option<State>,
 }
 
 /// The first and last offsets of a partition within one batch.
@@ -318,30 +298,18 @@ struct Span {
 
 impl WorkerSinkTask {
     /// Starts the task (with its context) and subscribes the consumer.
-    pub fn start(
-        run: SinkTaskRun,
-        task_config: &connect_api::Config,
-    ) -> Result<Self, ConnectError> {
+    pub fn start(run: SinkTaskRun, task_config: &connect_api::Config) -> Result<Self, ConnectError> {
         let shared = Arc::new(SinkShared {
             id: run.id.clone(),
+            control: run.control.clone(),
             state: Mutex::default(),
             task: Mutex::new(run.task),
         });
         let consumer: BaseConsumer<SinkContext> = run
             .consumer_config
-            .create_with_context(SinkContext {
-                shared: shared.clone(),
-            })
-            .map_err(|e| {
-                ConnectError::new(format!(
-                    "cannot create the consumer of task {}: {e}",
-                    run.id
-                ))
-            })?;
-        let context = HostSinkContext {
-            shared: shared.clone(),
-            config: run.config,
-        };
+            .create_with_context(SinkContext { shared: shared.clone() })
+            .map_err(|e| ConnectError::new(format!("cannot create the consumer of task {}: {e}", run.id)))?;
+        let context = HostSinkContext { shared: shared.clone(), config: run.config };
         shared.task().start(context, task_config)?;
         let subscribed = match &run.subscription {
             Subscription::Topics(topics) => {
@@ -349,20 +317,13 @@ impl WorkerSinkTask {
                 consumer.subscribe(&topics)
             }
             Subscription::Regex(regex) => {
-                let anchored = if regex.starts_with('^') {
-                    regex.clone()
-                } else {
-                    format!("^{regex}$")
-                };
+                let anchored = if regex.starts_with('^') { regex.clone() } else { format!("^{regex}$") };
                 consumer.subscribe(&[anchored.as_str()])
             }
         };
         if let Err(err) = subscribed {
             let _ = shared.task().stop();
-            return Err(ConnectError::new(format!(
-                "task {}: cannot subscribe: {err}",
-                run.id
-            )));
+            return Err(ConnectError::new(format!("task {}: cannot subscribe: {err}", run.id)));
         }
         Ok(WorkerSinkTask {
             id: run.id,
@@ -376,36 +337,32 @@ impl WorkerSinkTask {
             max_poll_records: run.max_poll_records,
             commit_interval: run.commit_interval,
             next_commit: Instant::now() + run.commit_interval,
-            stop: run.stop,
+            control: run.control,
+            status: run.status,
+            paused: false,
+            reported: None,
         })
     }
 
     /// Consumes and delivers until stopped or failed; then commits, closes the partitions and stops the task.
     pub fn execute(mut self) -> Result<(), ConnectError> {
         let outcome = self.run_loop();
-        let committed = if outcome.is_ok() {
-            self.shared.commit(&self.consumer, None)
-        } else {
-            Ok(())
-        };
+        let committed = if outcome.is_ok() { self.shared.commit(&self.consumer, None) } else { Ok(()) };
         let assigned: Vec<TopicPartition> = {
             let mut state = self.shared.state();
             let assigned = state.assignment.iter().cloned().collect();
             state.assignment.clear();
             assigned
         };
-        let closed = if assigned.is_empty() {
-            Ok(())
-        } else {
-            self.shared.task().close(assigned)
-        };
+        let closed = if assigned.is_empty() { Ok(()) } else { self.shared.task().close(assigned) };
         let stopped = self.shared.task().stop();
         self.consumer.unsubscribe();
         outcome.and(committed).and(closed).and(stopped)
     }
 
     fn run_loop(&mut self) -> Result<(), ConnectError> {
-        while !self.stop.load(Ordering::Acquire) {
+        while !self.control.stopping() {
+            self.apply_target_state()?;
             self.apply_requests()?;
             let (batch, spans) = self.poll_batch()?;
             if let Some(err) = self.shared.state().failure.take() {
@@ -442,28 +399,36 @@ impl WorkerSinkTask {
     fn redeliver(&mut self, spans: &[Span]) -> Result<(), ConnectError> {
         for span in spans {
             self.consumer
-                .seek(
-                    span.tp.topic.as_str(),
-                    span.tp.partition,
-                    Offset::Offset(span.first),
-                    SEEK_TIMEOUT,
-                )
+                .seek(span.tp.topic.as_str(), span.tp.partition, Offset::Offset(span.first), SEEK_TIMEOUT)
                 .map_err(|e| {
-                    ConnectError::new(format!(
-                        "task {}: cannot rewind {} to {}: {e}",
-                        self.id, span.tp, span.first
-                    ))
+                    ConnectError::new(format!("task {}: cannot rewind {} to {}: {e}", self.id, span.tp, span.first))
                 })?;
         }
         let timeout_ms = self.shared.state().requests.timeout_ms;
-        let backoff = if timeout_ms > 0 {
-            Duration::from_millis(timeout_ms as u64)
-        } else {
-            DEFAULT_RETRY_BACKOFF
-        };
+        let backoff = if timeout_ms > 0 { Duration::from_millis(timeout_ms as u64) } else { DEFAULT_RETRY_BACKOFF };
         let until = Instant::now() + backoff;
-        while Instant::now() < until && !self.stop.load(Ordering::Acquire) {
+        while Instant::now() < until && !self.control.stopping() {
             std::thread::sleep(Duration::from_millis(20).min(backoff));
+        }
+        Ok(())
+    }
+
+    /// Pauses or resumes every assigned partition when the target state changed, and reports the state.
+    fn apply_target_state(&mut self) -> Result<(), ConnectError> {
+        let paused = self.control.paused();
+        if paused != self.paused {
+            let assignment = self
+                .consumer
+                .assignment()
+                .map_err(|e| ConnectError::new(format!("task {}: cannot read the assignment: {e}", self.id)))?;
+            let result = if paused { self.consumer.pause(&assignment) } else { self.consumer.resume(&assignment) };
+            result.map_err(|e| ConnectError::new(format!("task {}: cannot pause or resume: {e}", self.id)))?;
+            self.paused = paused;
+        }
+        let state = if paused { State::Paused } else { State::Running };
+        if self.reported != Some(state) {
+            self.status.set(StatusKey::Task(self.id.clone()), state, None);
+            self.reported = Some(state);
         }
         Ok(())
     }
@@ -472,11 +437,7 @@ impl WorkerSinkTask {
         let requests = {
             let mut state = self.shared.state();
             let r = &mut state.requests;
-            (
-                std::mem::take(&mut r.pause),
-                std::mem::take(&mut r.resume),
-                std::mem::take(&mut r.seeks),
-            )
+            (std::mem::take(&mut r.pause), std::mem::take(&mut r.resume), std::mem::take(&mut r.seeks))
         };
         let tpl_of = |tps: &[TopicPartition]| {
             let mut tpl = TopicPartitionList::new();
@@ -486,27 +447,16 @@ impl WorkerSinkTask {
             tpl
         };
         if !requests.0.is_empty() {
-            self.consumer
-                .pause(&tpl_of(&requests.0))
-                .map_err(|e| ConnectError::new(format!("pause failed: {e}")))?;
+            self.consumer.pause(&tpl_of(&requests.0)).map_err(|e| ConnectError::new(format!("pause failed: {e}")))?;
         }
         if !requests.1.is_empty() {
-            self.consumer
-                .resume(&tpl_of(&requests.1))
-                .map_err(|e| ConnectError::new(format!("resume failed: {e}")))?;
+            self.consumer.resume(&tpl_of(&requests.1)).map_err(|e| ConnectError::new(format!("resume failed: {e}")))?;
         }
         for seek in requests.2 {
             let tp = &seek.topic_partition;
             self.consumer
-                .seek(
-                    tp.topic.as_str(),
-                    tp.partition,
-                    Offset::Offset(seek.offset),
-                    SEEK_TIMEOUT,
-                )
-                .map_err(|e| {
-                    ConnectError::new(format!("cannot reset {tp} to offset {}: {e}", seek.offset))
-                })?;
+                .seek(tp.topic.as_str(), tp.partition, Offset::Offset(seek.offset), SEEK_TIMEOUT)
+                .map_err(|e| ConnectError::new(format!("cannot reset {tp} to offset {}: {e}", seek.offset)))?;
             self.shared.state().current.insert(tp.clone(), seek.offset);
         }
         Ok(())
@@ -530,10 +480,7 @@ impl WorkerSinkTask {
                 }
             };
             let record = self.converters.convert(&message)?;
-            match spans
-                .iter_mut()
-                .find(|s| s.tp.partition == record.kafka_partition && s.tp.topic == record.topic)
-            {
+            match spans.iter_mut().find(|s| s.tp.partition == record.kafka_partition && s.tp.topic == record.topic) {
                 Some(span) => span.last = record.kafka_offset,
                 None => spans.push(Span {
                     tp: record.topic_partition(),
@@ -558,13 +505,7 @@ impl SinkConverters {
     /// A consumed message as a sink record.
     fn convert(&mut self, message: &BorrowedMessage<'_>) -> Result<SinkRecord, ConnectError> {
         let topic = message.topic();
-        let at = || {
-            format!(
-                "topic {topic} partition {} offset {}",
-                message.partition(),
-                message.offset()
-            )
-        };
+        let at = || format!("topic {topic} partition {} offset {}", message.partition(), message.offset());
         let (key_schema, key) = self
             .key
             .to_connect(topic, message.key())
@@ -579,13 +520,7 @@ impl SinkConverters {
                 let (schema, value) = self
                     .header
                     .to_connect_header(topic, header.key, header.value)
-                    .map_err(|e| {
-                        e.context(format!(
-                            "header converter failed on header {} at {}",
-                            header.key,
-                            at()
-                        ))
-                    })?;
+                    .map_err(|e| e.context(format!("header converter failed on header {} at {}", header.key, at())))?;
                 headers.add(header.key, schema, value);
             }
         }

@@ -6,7 +6,6 @@
 //! The task never commits an offset whose record Kafka has not acknowledged.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,12 +19,16 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientContext, Message};
 
 use super::converters::{Converter, HeaderConverter};
-use super::status::TaskId;
+use super::status::{State, StatusBoard, StatusKey, TaskId};
+use super::TaskControl;
 use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
 
 /// The most records a task may have sent but not yet seen acknowledged; `poll` waits beyond that.
 pub const MAX_IN_FLIGHT: usize = 50_000;
+
+/// How long a paused task waits between checks of its target state.
+const PAUSE_WAIT: Duration = Duration::from_millis(100);
 
 /// How long to wait for acknowledgements in one go while the pipeline is full.
 const ACK_WAIT: Duration = Duration::from_millis(20);
@@ -51,10 +54,7 @@ impl ProducerContext for AckContext {
             Err((err, _)) => Err(err.to_string()),
         };
         // The task thread may be gone after a failure; nothing is waiting for this report then.
-        let _ = self.acks.send(Ack {
-            seq: seq as u64,
-            outcome,
-        });
+        let _ = self.acks.send(Ack { seq: seq as u64, outcome });
     }
 }
 
@@ -105,11 +105,7 @@ impl Ledger {
 
     /// Takes the acknowledgements that arrived (waiting up to `wait` for the first), retires the acknowledged
     /// prefix, makes its offsets committable and hands the records back to the task.
-    fn drain(
-        &mut self,
-        task: &mut SourceTaskHandle,
-        wait: Option<Duration>,
-    ) -> Result<(), ConnectError> {
+    fn drain(&mut self, task: &mut SourceTaskHandle, wait: Option<Duration>) -> Result<(), ConnectError> {
         if let Some(wait) = wait {
             if let Ok(ack) = self.acks.recv_timeout(wait) {
                 self.record_ack(ack);
@@ -132,23 +128,12 @@ impl Ledger {
                 }
                 Some(Ok(_)) => {}
             }
-            let Some(InFlight {
-                record,
-                outcome: Some(Ok((partition, offset))),
-            }) = self.submitted.pop_front()
-            else {
+            let Some(InFlight { record, outcome: Some(Ok((partition, offset))) }) = self.submitted.pop_front() else {
                 break;
             };
             self.base_seq += 1;
-            let metadata = RecordMetadata {
-                topic: record.topic.clone(),
-                partition,
-                offset,
-            };
-            retired.push(AckedRecord {
-                record,
-                metadata: ROption::RSome(metadata),
-            });
+            let metadata = RecordMetadata { topic: record.topic.clone(), partition, offset };
+            retired.push(AckedRecord { record, metadata: ROption::RSome(metadata) });
         }
         if !retired.is_empty() {
             self.note_offsets(&retired);
@@ -165,21 +150,14 @@ impl Ledger {
             if record.source_partition.is_empty() && record.source_offset.is_empty() {
                 continue;
             }
-            match self
-                .committable
-                .iter()
-                .position(|(p, _)| *p == record.source_partition)
-            {
+            match self.committable.iter().position(|(p, _)| *p == record.source_partition) {
                 Some(i) if updated.contains(&i) => {}
                 Some(i) => {
                     self.committable[i].1 = record.source_offset.clone();
                     updated.push(i);
                 }
                 None => {
-                    self.committable.push((
-                        record.source_partition.clone(),
-                        record.source_offset.clone(),
-                    ));
+                    self.committable.push((record.source_partition.clone(), record.source_offset.clone()));
                     updated.push(self.committable.len() - 1);
                 }
             }
@@ -198,7 +176,8 @@ pub(crate) struct SourceTaskRun {
     pub offsets: Arc<dyn OffsetStore>,
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
-    pub stop: Arc<AtomicBool>,
+    pub control: Arc<TaskControl>,
+    pub status: Arc<StatusBoard>,
 }
 
 /// The running loop; created after the task started.
@@ -217,32 +196,24 @@ pub(crate) struct WorkerSourceTask {
     flush_interval: Duration,
     flush_timeout: Duration,
     next_flush: Instant,
-    stop: Arc<AtomicBool>,
+    control: Arc<TaskControl>,
+    status: Arc<StatusBoard>,
+    reported: Option<State>,
 }
 
 impl WorkerSourceTask {
     /// Creates the producer. The task itself must already be started.
     pub fn new(run: SourceTaskRun) -> Result<Self, ConnectError> {
         let (tx, rx) = mpsc::channel();
-        let producer: ThreadedProducer<AckContext> = run
-            .producer_config
-            .create_with_context(AckContext { acks: tx })
-            .map_err(|e| {
-                ConnectError::new(format!(
-                    "cannot create the producer of task {}: {e}",
-                    run.id
-                ))
-            })?;
+        let producer: ThreadedProducer<AckContext> =
+            run.producer_config
+                .create_with_context(AckContext { acks: tx })
+                .map_err(|e| ConnectError::new(format!("cannot create the producer of task {}: {e}", run.id)))?;
         Ok(WorkerSourceTask {
             id: run.id,
             task: run.task,
             producer,
-            ledger: Ledger {
-                acks: rx,
-                submitted: VecDeque::new(),
-                base_seq: 0,
-                committable: Vec::new(),
-            },
+            ledger: Ledger { acks: rx, submitted: VecDeque::new(), base_seq: 0, committable: Vec::new() },
             key_converter: run.key_converter,
             value_converter: run.value_converter,
             header_converter: run.header_converter,
@@ -253,16 +224,14 @@ impl WorkerSourceTask {
             flush_interval: run.flush_interval,
             flush_timeout: run.flush_timeout,
             next_flush: Instant::now() + run.flush_interval,
-            stop: run.stop,
+            control: run.control,
+            status: run.status,
+            reported: None,
         })
     }
 
     /// Starts the task with its context.
-    pub fn start(
-        &mut self,
-        context: HostSourceContext,
-        config: &connect_api::Config,
-    ) -> Result<(), ConnectError> {
+    pub fn start(&mut self, context: HostSourceContext, config: &connect_api::Config) -> Result<(), ConnectError> {
         self.task.start(context, config)
     }
 
@@ -277,10 +246,17 @@ impl WorkerSourceTask {
     }
 
     fn run_loop(&mut self) -> Result<(), ConnectError> {
-        while !self.stop.load(Ordering::Acquire) {
+        while !self.control.stopping() {
             self.ledger.drain(&mut self.task, None)?;
             if Instant::now() >= self.next_flush {
                 self.commit_offsets();
+            }
+            let paused = self.control.paused();
+            self.report(if paused { State::Paused } else { State::Running });
+            if paused {
+                // Acknowledgements keep arriving and offsets keep being committed; nothing new is polled.
+                self.ledger.drain(&mut self.task, Some(PAUSE_WAIT))?;
+                continue;
             }
             if self.ledger.submitted.len() >= MAX_IN_FLIGHT {
                 self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
@@ -301,24 +277,11 @@ impl WorkerSourceTask {
         let has_key = self
             .key_converter
             .from_connect(topic, record.key_schema(), &record.key, &mut self.key_buf)
-            .map_err(|e| {
-                e.context(format!(
-                    "key converter failed on a record for topic {topic}"
-                ))
-            })?;
+            .map_err(|e| e.context(format!("key converter failed on a record for topic {topic}")))?;
         let has_value = self
             .value_converter
-            .from_connect(
-                topic,
-                record.value_schema(),
-                &record.value,
-                &mut self.value_buf,
-            )
-            .map_err(|e| {
-                e.context(format!(
-                    "value converter failed on a record for topic {topic}"
-                ))
-            })?;
+            .from_connect(topic, record.value_schema(), &record.value, &mut self.value_buf)
+            .map_err(|e| e.context(format!("value converter failed on a record for topic {topic}")))?;
         let headers = if record.headers.is_empty() {
             None
         } else {
@@ -327,25 +290,10 @@ impl WorkerSourceTask {
                 self.header_buf.clear();
                 let present = self
                     .header_converter
-                    .from_connect_header(
-                        topic,
-                        &header.key,
-                        header.schema(),
-                        &header.value,
-                        &mut self.header_buf,
-                    )
-                    .map_err(|e| {
-                        e.context(format!("header converter failed on header {}", header.key))
-                    })?;
-                let value = if present {
-                    Some(&self.header_buf[..])
-                } else {
-                    None
-                };
-                headers = headers.insert(Header {
-                    key: header.key.as_str(),
-                    value,
-                });
+                    .from_connect_header(topic, &header.key, header.schema(), &header.value, &mut self.header_buf)
+                    .map_err(|e| e.context(format!("header converter failed on header {}", header.key)))?;
+                let value = if present { Some(&self.header_buf[..]) } else { None };
+                headers = headers.insert(Header { key: header.key.as_str(), value });
             }
             Some(headers)
         };
@@ -373,23 +321,25 @@ impl WorkerSourceTask {
                     // librdkafka's queue is full: let acknowledgements retire records, then try again.
                     message = returned;
                     self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
-                    if self.stop.load(Ordering::Acquire) {
+                    if self.control.stopping() {
                         // Not sent, so its offset is never committed: it is polled again after a restart.
                         return Ok(());
                     }
                 }
                 Err((err, _)) => {
-                    return Err(ConnectError::new(format!(
-                        "cannot send a record to topic {topic}: {err}"
-                    )));
+                    return Err(ConnectError::new(format!("cannot send a record to topic {topic}: {err}")));
                 }
             }
         }
-        self.ledger.submitted.push_back(InFlight {
-            record,
-            outcome: None,
-        });
+        self.ledger.submitted.push_back(InFlight { record, outcome: None });
         Ok(())
+    }
+
+    fn report(&mut self, state: State) {
+        if self.reported != Some(state) {
+            self.status.set(StatusKey::Task(self.id.clone()), state, None);
+            self.reported = Some(state);
+        }
     }
 
     /// Waits up to `offset.flush.timeout.ms` for outstanding acknowledgements and retires them.
@@ -421,10 +371,7 @@ impl WorkerSourceTask {
         if self.ledger.committable.is_empty() {
             return;
         }
-        match self
-            .offsets
-            .put(&self.id.connector, &self.ledger.committable)
-        {
+        match self.offsets.put(&self.id.connector, &self.ledger.committable) {
             Ok(()) => {
                 tracing::debug!(
                     "task {}: committed offsets of {} source partitions",

@@ -97,10 +97,7 @@ pub struct StatusBoard {
 impl StatusBoard {
     /// An empty board for worker `worker_id`.
     pub fn new(worker_id: impl Into<String>) -> Self {
-        StatusBoard {
-            worker_id: worker_id.into(),
-            entries: Mutex::new(BTreeMap::new()),
-        }
+        StatusBoard { worker_id: worker_id.into(), entries: Mutex::new(BTreeMap::new()) }
     }
 
     /// Records and logs a state change.
@@ -109,11 +106,7 @@ impl StatusBoard {
             (State::Failed, Some(trace)) => tracing::error!("{key} is FAILED: {trace}"),
             _ => tracing::info!("{key} is {state}"),
         }
-        let status = Status {
-            state,
-            trace,
-            worker_id: self.worker_id.clone(),
-        };
+        let status = Status { state, trace, worker_id: self.worker_id.clone() };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if state == State::Destroyed {
             entries.remove(&key);
@@ -124,20 +117,11 @@ impl StatusBoard {
 
     /// The current status of `key`.
     pub fn get(&self, key: &StatusKey) -> Option<Status> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
     }
 
     /// Every recorded status.
     pub fn all(&self) -> Vec<(StatusKey, Status)> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }

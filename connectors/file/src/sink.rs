@@ -8,8 +8,8 @@ use std::io::{BufWriter, Write};
 
 use connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
 use connect_api::{
-    Config, ConnectError, Connector, ConnectorContext, Result, SinkConnector, SinkRecord, SinkTask,
-    SinkTaskContext, TopicPartitionOffset,
+    Config, ConnectError, Connector, ConnectorContext, Result, SinkConnector, SinkRecord, SinkTask, SinkTaskContext,
+    TopicPartitionOffset,
 };
 
 fn config_def() -> ConfigDef {
@@ -64,9 +64,7 @@ pub struct FileStreamSinkTask {
 
 impl FileStreamSinkTask {
     fn writer(&mut self) -> Result<&mut BufWriter<File>> {
-        self.out
-            .as_mut()
-            .ok_or_else(|| ConnectError::new("the sink task is not started"))
+        self.out.as_mut().ok_or_else(|| ConnectError::new("the sink task is not started"))
     }
 }
 
@@ -74,16 +72,9 @@ impl SinkTask for FileStreamSinkTask {
     fn start(&mut self, _context: SinkTaskContext, config: &Config) -> Result<()> {
         let parsed = config_def().parse(config)?;
         self.filename = parsed.string("file")?.to_string();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.filename)
-            .map_err(|e| {
-                ConnectError::new(format!(
-                    "Couldn't find or create file '{}' for FileStreamSinkTask: {e}",
-                    self.filename
-                ))
-            })?;
+        let file = OpenOptions::new().create(true).append(true).open(&self.filename).map_err(|e| {
+            ConnectError::new(format!("Couldn't find or create file '{}' for FileStreamSinkTask: {e}", self.filename))
+        })?;
         self.out = Some(BufWriter::with_capacity(256 * 1024, file));
         Ok(())
     }
@@ -100,15 +91,12 @@ impl SinkTask for FileStreamSinkTask {
 
     fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<()> {
         let filename = self.filename.clone();
-        self.writer()?
-            .flush()
-            .map_err(|e| ConnectError::new(format!("cannot flush {filename}: {e}")))
+        self.writer()?.flush().map_err(|e| ConnectError::new(format!("cannot flush {filename}: {e}")))
     }
 
     fn stop(&mut self) -> Result<()> {
         if let Some(mut out) = self.out.take() {
-            out.flush()
-                .map_err(|e| ConnectError::new(format!("cannot flush {}: {e}", self.filename)))?;
+            out.flush().map_err(|e| ConnectError::new(format!("cannot flush {}: {e}", self.filename)))?;
         }
         Ok(())
     }

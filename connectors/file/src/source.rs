@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
 use connect_api::{
-    Config, ConnectError, Connector, ConnectorContext, Result, Schema, SourceConnector, SourceMap,
-    SourceRecord, SourceTask, SourceTaskContext, Value,
+    Config, ConnectError, Connector, ConnectorContext, Result, Schema, SourceConnector, SourceMap, SourceRecord,
+    SourceTask, SourceTaskContext, Value,
 };
 
 /// The source partition key, as Kafka's FileStreamSourceTask.
@@ -41,7 +41,9 @@ fn config_def() -> ConfigDef {
                 .default_value("2000")
                 .validator(Validator::Range { min: Some(1.0), max: None })
                 .importance(Importance::Low)
-                .documentation("The maximum number of records the source task can read from the file each time it is polled."),
+                .documentation(
+                    "The maximum number of records the source task can read from the file each time it is polled.",
+                ),
         )
 }
 
@@ -126,10 +128,7 @@ impl FileStreamSourceTask {
             Ok(mut file) => {
                 if self.position > 0 {
                     file.seek(SeekFrom::Start(self.position)).map_err(|e| {
-                        ConnectError::new(format!(
-                            "cannot seek {} to {}: {e}",
-                            self.filename, self.position
-                        ))
+                        ConnectError::new(format!("cannot seek {} to {}: {e}", self.filename, self.position))
                     })?;
                 }
                 self.file = Some(file);
@@ -137,24 +136,21 @@ impl FileStreamSourceTask {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !self.warned_missing {
-                    eprintln!("Couldn't find file {} for FileStreamSourceTask, waiting for it to be created", self.filename);
+                    eprintln!(
+                        "Couldn't find file {} for FileStreamSourceTask, waiting for it to be created",
+                        self.filename
+                    );
                     self.warned_missing = true;
                 }
                 Ok(false)
             }
-            Err(e) => Err(ConnectError::new(format!(
-                "cannot open {}: {e}",
-                self.filename
-            ))),
+            Err(e) => Err(ConnectError::new(format!("cannot open {}: {e}", self.filename))),
         }
     }
 
     /// Splits complete lines off `buffer` (LF, CR or CRLF terminated) into records, up to `batch_size`.
     fn take_lines(&mut self, out: &mut Vec<SourceRecord>) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let mut start = 0;
         let mut i = 0;
         while i < self.buffer.len() && out.len() < self.batch_size {
@@ -170,8 +166,7 @@ impl FileStreamSourceTask {
                     }
                 }
                 let line = String::from_utf8_lossy(&self.buffer[start..i]).into_owned();
-                let offset =
-                    SourceMap::new().with(POSITION_FIELD, (self.position + end as u64) as i64);
+                let offset = SourceMap::new().with(POSITION_FIELD, (self.position + end as u64) as i64);
                 out.push(
                     SourceRecord::new(
                         self.partition.clone(),
@@ -230,10 +225,7 @@ impl SourceTask for FileStreamSourceTask {
         }
         let mut chunk = [0u8; 64 * 1024];
         loop {
-            let file = self
-                .file
-                .as_mut()
-                .ok_or_else(|| ConnectError::new("file is not open"))?;
+            let file = self.file.as_mut().ok_or_else(|| ConnectError::new("file is not open"))?;
             let n = file
                 .read(&mut chunk)
                 .map_err(|e| ConnectError::new(format!("error reading {}: {e}", self.filename)))?;

@@ -46,15 +46,8 @@ impl Converter for ByteArrayConverter {
         }
     }
 
-    fn to_connect(
-        &mut self,
-        _topic: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
-        Ok((
-            Some(Schema::optional_bytes()),
-            bytes.map_or(Value::Null, Value::from),
-        ))
+    fn to_connect(&mut self, _topic: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
+        Ok((Some(Schema::optional_bytes()), bytes.map_or(Value::Null, Value::from)))
     }
 }
 
@@ -70,12 +63,7 @@ impl HeaderConverter for ByteArrayConverter {
         self.from_connect(topic, schema, value, out)
     }
 
-    fn to_connect_header(
-        &mut self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
+    fn to_connect_header(&mut self, topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         self.to_connect(topic, bytes)
     }
 }
@@ -88,19 +76,10 @@ mod tests {
     fn bytes_pass_through_both_ways() {
         let mut c = ByteArrayConverter::new();
         let mut out = b"prefix".to_vec();
-        assert!(c
-            .from_connect(
-                "t",
-                Some(&Schema::bytes()),
-                &Value::from(vec![0u8, 255, 7]),
-                &mut out
-            )
-            .unwrap());
+        assert!(c.from_connect("t", Some(&Schema::bytes()), &Value::from(vec![0u8, 255, 7]), &mut out).unwrap());
         assert_eq!(out, b"prefix\x00\xff\x07");
         let mut out = Vec::new();
-        assert!(c
-            .from_connect("t", None, &Value::from(&b""[..]), &mut out)
-            .unwrap());
+        assert!(c.from_connect("t", None, &Value::from(&b""[..]), &mut out).unwrap());
         assert!(out.is_empty());
         let (schema, value) = c.to_connect("t", Some(b"\x01\x02")).unwrap();
         assert_eq!(schema, Some(Schema::optional_bytes()));
@@ -112,35 +91,20 @@ mod tests {
         let mut c = ByteArrayConverter::new();
         let mut out = Vec::new();
         assert!(!c.from_connect("t", None, &Value::Null, &mut out).unwrap());
-        assert!(!c
-            .from_connect("t", Some(&Schema::optional_bytes()), &Value::Null, &mut out)
-            .unwrap());
+        assert!(!c.from_connect("t", Some(&Schema::optional_bytes()), &Value::Null, &mut out).unwrap());
         assert!(out.is_empty());
-        assert_eq!(
-            c.to_connect("t", None).unwrap(),
-            (Some(Schema::optional_bytes()), Value::Null)
-        );
+        assert_eq!(c.to_connect("t", None).unwrap(), (Some(Schema::optional_bytes()), Value::Null));
     }
 
     #[test]
     fn other_schemas_and_values_are_refused() {
         let mut c = ByteArrayConverter::new();
         let mut out = Vec::new();
-        let err = c
-            .from_connect("t", Some(&Schema::string()), &Value::from("x"), &mut out)
-            .unwrap_err();
-        assert_eq!(
-            err.message(),
-            "Invalid schema type for ByteArrayConverter: STRING"
-        );
+        let err = c.from_connect("t", Some(&Schema::string()), &Value::from("x"), &mut out).unwrap_err();
+        assert_eq!(err.message(), "Invalid schema type for ByteArrayConverter: STRING");
         assert_eq!(err.kind(), connect_api::ErrorKind::Data);
-        let err = c
-            .from_connect("t", None, &Value::from("x"), &mut out)
-            .unwrap_err();
-        assert_eq!(
-            err.message(),
-            "ByteArrayConverter is not compatible with objects of type class java.lang.String"
-        );
+        let err = c.from_connect("t", None, &Value::from("x"), &mut out).unwrap_err();
+        assert_eq!(err.message(), "ByteArrayConverter is not compatible with objects of type class java.lang.String");
         assert!(out.is_empty());
     }
 
@@ -148,13 +112,8 @@ mod tests {
     fn header_methods_delegate() {
         let mut c = ByteArrayConverter::new();
         let mut out = Vec::new();
-        assert!(c
-            .from_connect_header("t", "h", None, &Value::from(vec![9u8]), &mut out)
-            .unwrap());
+        assert!(c.from_connect_header("t", "h", None, &Value::from(vec![9u8]), &mut out).unwrap());
         assert_eq!(out, [9]);
-        assert_eq!(
-            c.to_connect_header("t", "h", Some(&[9])).unwrap().1,
-            Value::from(vec![9u8])
-        );
+        assert_eq!(c.to_connect_header("t", "h", Some(&[9])).unwrap().1, Value::from(vec![9u8]));
     }
 }

@@ -10,8 +10,7 @@ use connect_api::data::logical::{Date, Decimal, Time, Timestamp};
 use connect_api::{Result, Schema, Value};
 
 use super::{
-    civil_from_millis, days_from_civil, logical_of, temporal_millis, HeaderConverter, Logical,
-    MILLIS_PER_DAY,
+    civil_from_millis, days_from_civil, logical_of, temporal_millis, HeaderConverter, Logical, MILLIS_PER_DAY,
 };
 
 /// Kafka Connect's default header converter; it has no settings.
@@ -41,12 +40,7 @@ impl HeaderConverter for SimpleHeaderConverter {
         Ok(true)
     }
 
-    fn to_connect_header(
-        &mut self,
-        _topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
+    fn to_connect_header(&mut self, _topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         Ok(match bytes {
             None => (None, Value::Null),
             Some(b) => parse_string(&String::from_utf8_lossy(b)),
@@ -64,9 +58,7 @@ impl HeaderConverter for SimpleHeaderConverter {
 fn append(schema: Option<&Schema>, value: &Value, embedded: bool, out: &mut Vec<u8>) {
     if let Some(logical) = schema.and_then(logical_of) {
         if logical == Logical::Decimal {
-            if let (Value::Bytes(b), Some(scale)) =
-                (value, schema.and_then(|s| Decimal::scale(s).ok()))
-            {
+            if let (Value::Bytes(b), Some(scale)) = (value, schema.and_then(|s| Decimal::scale(s).ok())) {
                 if !b.is_empty() {
                     out.extend_from_slice(Decimal::to_java_string(b, scale).as_bytes());
                     return;
@@ -88,9 +80,7 @@ fn append(schema: Option<&Schema>, value: &Value, embedded: bool, out: &mut Vec<
             }
             let start = out.len();
             out.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
-            let written = base64::engine::general_purpose::STANDARD
-                .encode_slice(b, &mut out[start..])
-                .unwrap_or(0);
+            let written = base64::engine::general_purpose::STANDARD.encode_slice(b, &mut out[start..]).unwrap_or(0);
             out.truncate(start + written);
             if embedded {
                 out.push(b'"');
@@ -108,10 +98,7 @@ fn append(schema: Option<&Schema>, value: &Value, embedded: bool, out: &mut Vec<
             out.push(b']');
         }
         Value::Map(entries) => {
-            let (ks, vs) = (
-                schema.and_then(Schema::key_schema),
-                schema.and_then(Schema::value_schema),
-            );
+            let (ks, vs) = (schema.and_then(Schema::key_schema), schema.and_then(Schema::value_schema));
             out.push(b'{');
             for (i, e) in entries.iter().enumerate() {
                 if i > 0 {
@@ -132,12 +119,7 @@ fn append(schema: Option<&Schema>, value: &Value, embedded: bool, out: &mut Vec<
                 write_quoted(field.name(), out);
                 out.push(b':');
                 // Kafka reads fields with Struct.get, which substitutes the field's default for null.
-                append(
-                    Some(field.schema()),
-                    s.get(field.name()).unwrap_or(&Value::Null),
-                    true,
-                    out,
-                );
+                append(Some(field.schema()), s.get(field.name()).unwrap_or(&Value::Null), true, out);
             }
             out.push(b'}');
         }
@@ -164,11 +146,7 @@ fn write_quoted(s: &str, out: &mut Vec<u8>) {
 fn write_iso_date(millis: i64, out: &mut Vec<u8>) {
     let c = civil_from_millis(millis);
     if millis < MILLIS_PER_DAY {
-        let _ = write!(
-            out,
-            "{:02}:{:02}:{:02}.{:03}Z",
-            c.hour, c.minute, c.second, c.milli
-        );
+        let _ = write!(out, "{:02}:{:02}:{:02}.{:03}Z", c.hour, c.minute, c.second, c.milli);
     } else if millis % MILLIS_PER_DAY == 0 {
         let _ = write!(out, "{:04}-{:02}-{:02}", c.year, c.month, c.day);
     } else {
@@ -258,10 +236,7 @@ impl<'a> Tokens<'a> {
     }
 
     fn at(text: &'a str, pos: usize) -> Self {
-        Tokens {
-            text: text.as_bytes(),
-            pos,
-        }
+        Tokens { text: text.as_bytes(), pos }
     }
 }
 
@@ -299,29 +274,19 @@ fn parse_temporal(token: &str) -> Option<(Option<Schema>, Value)> {
     let num = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = b.get(range)?;
         if part.iter().all(u8::is_ascii_digit) {
-            part.iter().try_fold(0u32, |acc, d| {
-                acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-            })
+            part.iter().try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
         } else {
             None
         }
     };
     let time = |at: usize| -> Option<i64> {
-        if b.get(at + 2) != Some(&b':')
-            || b.get(at + 5) != Some(&b':')
-            || b.get(at + 8) != Some(&b'.')
-        {
+        if b.get(at + 2) != Some(&b':') || b.get(at + 5) != Some(&b':') || b.get(at + 8) != Some(&b'.') {
             return None;
         }
         if b.get(at + 12) != Some(&b'Z') {
             return None;
         }
-        let (h, m, s, ms) = (
-            num(at..at + 2)?,
-            num(at + 3..at + 5)?,
-            num(at + 6..at + 8)?,
-            num(at + 9..at + 12)?,
-        );
+        let (h, m, s, ms) = (num(at..at + 2)?, num(at + 3..at + 5)?, num(at + 6..at + 8)?, num(at + 9..at + 12)?);
         (h < 24 && m < 60 && s < 60).then(|| i64::from(((h * 60 + m) * 60 + s) * 1000 + ms))
     };
     let date = || -> Option<i64> {
@@ -339,10 +304,7 @@ fn parse_temporal(token: &str) -> Option<(Option<Schema>, Value)> {
             let ms = date()? * MILLIS_PER_DAY + time(11)?;
             Some((Some(Timestamp::schema()), Value::Int64(ms)))
         }
-        10 => Some((
-            Some(Date::schema()),
-            Value::Int32(i32::try_from(date()?).ok()?),
-        )),
+        10 => Some((Some(Date::schema()), Value::Int32(i32::try_from(date()?).ok()?))),
         _ => None,
     }
 }
@@ -383,15 +345,7 @@ fn parse_big_decimal(s: &str) -> Option<BigDec> {
     i32::try_from(scale).ok()?;
     let all = format!("{int}{frac}");
     let trimmed = all.trim_start_matches('0');
-    Some(BigDec {
-        negative,
-        digits: if trimmed.is_empty() {
-            "0".into()
-        } else {
-            trimmed.into()
-        },
-        scale,
-    })
+    Some(BigDec { negative, digits: if trimmed.is_empty() { "0".into() } else { trimmed.into() }, scale })
 }
 
 /// Kafka's `ValueParser.parseAsNumber`.
@@ -400,12 +354,7 @@ fn parse_number(token: &str) -> Option<(Option<Schema>, Value)> {
     if let Some(exact) = exact_integer(&d) {
         return Some(exact);
     }
-    let normalized = format!(
-        "{}{}e{}",
-        if d.negative { "-" } else { "" },
-        d.digits,
-        -d.scale
-    );
+    let normalized = format!("{}{}e{}", if d.negative { "-" } else { "" }, d.digits, -d.scale);
     if d.scale != 0 {
         if let Ok(f) = normalized.parse::<f32>() {
             if f.is_finite() {
@@ -432,10 +381,7 @@ fn exact_integer(d: &BigDec) -> Option<(Option<Schema>, Value)> {
         let significant = d.digits.trim_end_matches('0');
         let trailing = (d.digits.len() - significant.len()) as i64;
         let adjusted = d.digits.len() as i64 - 1 - d.scale;
-        if !(0..=19).contains(&adjusted)
-            || (adjusted == 19 && significant != "1")
-            || d.scale - trailing > 0
-        {
+        if !(0..=19).contains(&adjusted) || (adjusted == 19 && significant != "1") || d.scale - trailing > 0 {
             return None;
         }
         // Whole: drop the `scale` trailing zeros, or append `-scale` zeros (at most 19 digits remain).
@@ -467,160 +413,79 @@ mod tests {
 
     fn write(schema: Option<&Schema>, value: &Value) -> String {
         let mut out = Vec::new();
-        assert!(SimpleHeaderConverter::new()
-            .from_connect_header("t", "h", schema, value, &mut out)
-            .unwrap());
+        assert!(SimpleHeaderConverter::new().from_connect_header("t", "h", schema, value, &mut out).unwrap());
         String::from_utf8(out).unwrap()
     }
 
     fn read(text: &str) -> (Option<Schema>, Value) {
-        SimpleHeaderConverter::new()
-            .to_connect_header("t", "h", Some(text.as_bytes()))
-            .unwrap()
+        SimpleHeaderConverter::new().to_connect_header("t", "h", Some(text.as_bytes())).unwrap()
     }
 
     #[test]
     fn null_header_values() {
         let mut c = SimpleHeaderConverter::new();
         let mut out = Vec::new();
-        assert!(!c
-            .from_connect_header(
-                "t",
-                "h",
-                Some(&Schema::optional_string()),
-                &Value::Null,
-                &mut out
-            )
-            .unwrap());
+        assert!(!c.from_connect_header("t", "h", Some(&Schema::optional_string()), &Value::Null, &mut out).unwrap());
         assert!(out.is_empty());
-        assert_eq!(
-            c.to_connect_header("t", "h", None).unwrap(),
-            (None, Value::Null)
-        );
+        assert_eq!(c.to_connect_header("t", "h", None).unwrap(), (None, Value::Null));
         assert_eq!(read("null"), (None, Value::Null));
         assert_eq!(read(" null "), (None, Value::Null));
     }
 
     #[test]
     fn scalars_are_written_as_java_strings() {
-        assert_eq!(
-            write(Some(&Schema::string()), &Value::from("a \"b\" \\c")),
-            "a \"b\" \\c"
-        );
+        assert_eq!(write(Some(&Schema::string()), &Value::from("a \"b\" \\c")), "a \"b\" \\c");
         assert_eq!(write(None, &Value::Int8(-5)), "-5");
         assert_eq!(write(None, &Value::Int64(i64::MAX)), "9223372036854775807");
         assert_eq!(write(None, &Value::Float32(1.5)), "1.5");
         assert_eq!(write(None, &Value::Float64(1e-5)), "1.0E-5");
         assert_eq!(write(None, &Value::Boolean(false)), "false");
         assert_eq!(write(None, &Value::from(b"hello".to_vec())), "aGVsbG8=");
-        assert_eq!(
-            write(Some(&Decimal::schema(2)), &Decimal::from_unscaled(156)),
-            "1.56"
-        );
+        assert_eq!(write(Some(&Decimal::schema(2)), &Decimal::from_unscaled(156)), "1.56");
     }
 
     #[test]
     fn containers_are_written_as_kafka_renders_them() {
-        let arr = Value::array([
-            Value::from("a\"b"),
-            Value::Int32(1),
-            Value::Null,
-            Value::from(vec![1u8]),
-        ]);
+        let arr = Value::array([Value::from("a\"b"), Value::Int32(1), Value::Null, Value::from(vec![1u8])]);
         assert_eq!(write(None, &arr), r#"["a\"b",1,null,"AQ=="]"#);
-        let map = Value::map([
-            (Value::from("k"), Value::Boolean(true)),
-            (Value::Int32(2), Value::from("v")),
-        ]);
+        let map = Value::map([(Value::from("k"), Value::Boolean(true)), (Value::Int32(2), Value::from("v"))]);
         assert_eq!(write(None, &map), r#"{"k":true,2:"v"}"#);
-        let with_default = SchemaBuilder::int32()
-            .optional()
-            .default_value(Value::Int32(7))
-            .build()
-            .unwrap();
+        let with_default = SchemaBuilder::int32().optional().default_value(Value::Int32(7)).build().unwrap();
         let schema = SchemaBuilder::structure()
             .field("name", Schema::string())
             .field("n", with_default)
             .field("day", Date::schema())
             .build()
             .unwrap();
-        let s = Struct::new(schema.clone())
-            .unwrap()
-            .with("name", "x\\y")
-            .unwrap()
-            .with("day", Value::Int32(1))
-            .unwrap();
-        assert_eq!(
-            write(Some(&schema), &Value::Struct(s)),
-            r#"{"name":"x\\y","n":7,"day":1970-01-02}"#
-        );
+        let s =
+            Struct::new(schema.clone()).unwrap().with("name", "x\\y").unwrap().with("day", Value::Int32(1)).unwrap();
+        assert_eq!(write(Some(&schema), &Value::Struct(s)), r#"{"name":"x\\y","n":7,"day":1970-01-02}"#);
     }
 
     #[test]
     fn temporal_values_use_kafkas_date_formats() {
-        assert_eq!(
-            write(Some(&Date::schema()), &Value::Int32(19_737)),
-            "2024-01-15"
-        );
-        assert_eq!(
-            write(Some(&Time::schema()), &Value::Int32(45_045_123)),
-            "12:30:45.123Z"
-        );
-        assert_eq!(
-            write(Some(&Timestamp::schema()), &Value::Int64(1_705_321_845_123)),
-            "2024-01-15T12:30:45.123Z"
-        );
+        assert_eq!(write(Some(&Date::schema()), &Value::Int32(19_737)), "2024-01-15");
+        assert_eq!(write(Some(&Time::schema()), &Value::Int32(45_045_123)), "12:30:45.123Z");
+        assert_eq!(write(Some(&Timestamp::schema()), &Value::Int64(1_705_321_845_123)), "2024-01-15T12:30:45.123Z");
         // As in Kafka, instants before 1970-01-02 render as a time of day, even dates.
-        assert_eq!(
-            write(Some(&Date::schema()), &Value::Int32(0)),
-            "00:00:00.000Z"
-        );
-        assert_eq!(
-            write(Some(&Timestamp::schema()), &Value::Int64(-1)),
-            "23:59:59.999Z"
-        );
+        assert_eq!(write(Some(&Date::schema()), &Value::Int32(0)), "00:00:00.000Z");
+        assert_eq!(write(Some(&Timestamp::schema()), &Value::Int64(-1)), "23:59:59.999Z");
     }
 
     #[test]
     fn booleans_and_strings_are_inferred() {
-        assert_eq!(
-            read("true"),
-            (Some(Schema::boolean()), Value::Boolean(true))
-        );
-        assert_eq!(
-            read(" false\t"),
-            (Some(Schema::boolean()), Value::Boolean(false))
-        );
+        assert_eq!(read("true"), (Some(Schema::boolean()), Value::Boolean(true)));
+        assert_eq!(read(" false\t"), (Some(Schema::boolean()), Value::Boolean(false)));
         assert_eq!(read(""), (Some(Schema::string()), Value::from("")));
         assert_eq!(read("   "), (Some(Schema::string()), Value::from("   ")));
-        assert_eq!(
-            read("hello world"),
-            (Some(Schema::string()), Value::from("hello world"))
-        );
-        assert_eq!(
-            read("true}"),
-            (Some(Schema::string()), Value::from("true}"))
-        );
-        assert_eq!(
-            read("\"quoted\""),
-            (Some(Schema::string()), Value::from("\"quoted\""))
-        );
-        assert_eq!(
-            read("[1,2]"),
-            (Some(Schema::string()), Value::from("[1,2]"))
-        );
-        assert_eq!(
-            read("3.14 is pi"),
-            (Some(Schema::string()), Value::from("3.14 is pi"))
-        );
+        assert_eq!(read("hello world"), (Some(Schema::string()), Value::from("hello world")));
+        assert_eq!(read("true}"), (Some(Schema::string()), Value::from("true}")));
+        assert_eq!(read("\"quoted\""), (Some(Schema::string()), Value::from("\"quoted\"")));
+        assert_eq!(read("[1,2]"), (Some(Schema::string()), Value::from("[1,2]")));
+        assert_eq!(read("3.14 is pi"), (Some(Schema::string()), Value::from("3.14 is pi")));
         assert_eq!(read("-"), (Some(Schema::string()), Value::from("-")));
-        let (schema, value) = SimpleHeaderConverter::new()
-            .to_connect_header("t", "h", Some(b"a\xffb"))
-            .unwrap();
-        assert_eq!(
-            (schema, value),
-            (Some(Schema::string()), Value::from("a\u{fffd}b"))
-        );
+        let (schema, value) = SimpleHeaderConverter::new().to_connect_header("t", "h", Some(b"a\xffb")).unwrap();
+        assert_eq!((schema, value), (Some(Schema::string()), Value::from("a\u{fffd}b")));
     }
 
     #[test]
@@ -628,18 +493,9 @@ mod tests {
         assert_eq!(read("12"), (Some(Schema::int8()), Value::Int8(12)));
         assert_eq!(read("-128"), (Some(Schema::int8()), Value::Int8(-128)));
         assert_eq!(read("128"), (Some(Schema::int16()), Value::Int16(128)));
-        assert_eq!(
-            read("+40000"),
-            (Some(Schema::int32()), Value::Int32(40_000))
-        );
-        assert_eq!(
-            read("-3000000000"),
-            (Some(Schema::int64()), Value::Int64(-3_000_000_000))
-        );
-        assert_eq!(
-            read("9223372036854775807"),
-            (Some(Schema::int64()), Value::Int64(i64::MAX))
-        );
+        assert_eq!(read("+40000"), (Some(Schema::int32()), Value::Int32(40_000)));
+        assert_eq!(read("-3000000000"), (Some(Schema::int64()), Value::Int64(-3_000_000_000)));
+        assert_eq!(read("9223372036854775807"), (Some(Schema::int64()), Value::Int64(i64::MAX)));
         assert_eq!(read("1.0"), (Some(Schema::int8()), Value::Int8(1)));
         assert_eq!(read("1e2"), (Some(Schema::int8()), Value::Int8(100)));
         assert_eq!(read("0.000"), (Some(Schema::int8()), Value::Int8(0)));
@@ -651,62 +507,26 @@ mod tests {
     #[test]
     fn other_numbers_are_floats_or_decimals() {
         assert_eq!(read("1.5"), (Some(Schema::float32()), Value::Float32(1.5)));
-        assert_eq!(
-            read("-0.25"),
-            (Some(Schema::float32()), Value::Float32(-0.25))
-        );
-        assert_eq!(
-            read("3.141592653589793"),
-            (
-                Some(Schema::float32()),
-                Value::Float32(std::f32::consts::PI)
-            )
-        );
-        assert_eq!(
-            read("1e-5"),
-            (Some(Schema::float32()), Value::Float32(1e-5))
-        );
-        assert_eq!(
-            read("1e300"),
-            (Some(Schema::float64()), Value::Float64(1e300))
-        );
+        assert_eq!(read("-0.25"), (Some(Schema::float32()), Value::Float32(-0.25)));
+        assert_eq!(read("3.141592653589793"), (Some(Schema::float32()), Value::Float32(std::f32::consts::PI)));
+        assert_eq!(read("1e-5"), (Some(Schema::float32()), Value::Float32(1e-5)));
+        assert_eq!(read("1e300"), (Some(Schema::float64()), Value::Float64(1e300)));
         let (schema, value) = read("12345678901234567890");
         assert_eq!(schema, Some(Decimal::schema(0)));
-        assert_eq!(
-            Decimal::unscaled_digits(value.as_bytes().unwrap()),
-            "12345678901234567890"
-        );
+        assert_eq!(Decimal::unscaled_digits(value.as_bytes().unwrap()), "12345678901234567890");
         let (schema, value) = read("1e400");
         assert_eq!(schema, Some(Decimal::schema(-400)));
-        assert_eq!(
-            Decimal::to_java_string(value.as_bytes().unwrap(), -400),
-            "1E+400"
-        );
+        assert_eq!(Decimal::to_java_string(value.as_bytes().unwrap(), -400), "1E+400");
     }
 
     #[test]
     fn temporal_text_is_inferred() {
-        assert_eq!(
-            read("2024-01-15"),
-            (Some(Date::schema()), Value::Int32(19_737))
-        );
-        assert_eq!(
-            read("12:30:45.123Z"),
-            (Some(Time::schema()), Value::Int32(45_045_123))
-        );
-        assert_eq!(
-            read("2024-01-15T12:30:45.123Z"),
-            (Some(Timestamp::schema()), Value::Int64(1_705_321_845_123))
-        );
-        assert_eq!(
-            read("12\\:30\\:45.123Z"),
-            (Some(Time::schema()), Value::Int32(45_045_123))
-        );
+        assert_eq!(read("2024-01-15"), (Some(Date::schema()), Value::Int32(19_737)));
+        assert_eq!(read("12:30:45.123Z"), (Some(Time::schema()), Value::Int32(45_045_123)));
+        assert_eq!(read("2024-01-15T12:30:45.123Z"), (Some(Timestamp::schema()), Value::Int64(1_705_321_845_123)));
+        assert_eq!(read("12\\:30\\:45.123Z"), (Some(Time::schema()), Value::Int32(45_045_123)));
         // Not a valid date: the first token is then read as a number, as in Kafka.
-        assert_eq!(
-            read("2024-02-30"),
-            (Some(Schema::string()), Value::from("2024-02-30"))
-        );
+        assert_eq!(read("2024-02-30"), (Some(Schema::string()), Value::from("2024-02-30")));
         assert_eq!(read("12:30"), (Some(Schema::int8()), Value::Int8(12)));
     }
 

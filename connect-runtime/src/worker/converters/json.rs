@@ -16,14 +16,9 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use connect_api::data::java_float;
 use connect_api::data::logical::Decimal;
-use connect_api::{
-    ConnectError, MapEntry, Result, Schema, SchemaBuilder, SchemaType, Struct, Value,
-};
+use connect_api::{ConnectError, MapEntry, Result, Schema, SchemaBuilder, SchemaType, Struct, Value};
 
-use super::{
-    bool_setting, int_setting, java_class, logical_of, Converter, HeaderConverter, Logical,
-    MILLIS_PER_DAY,
-};
+use super::{bool_setting, int_setting, java_class, logical_of, Converter, HeaderConverter, Logical, MILLIS_PER_DAY};
 
 /// Whether keys and values carry their schema in an envelope.
 pub const SCHEMAS_ENABLE_CONFIG: &str = "schemas.enable";
@@ -49,10 +44,8 @@ const ENVELOPE_ERROR: &str =
     "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not \
      contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your \
      converter configuration.";
-const NULL_ERROR: &str =
-    "Conversion error: null value for field that is required and has no default value";
-const READ_ERROR: &str =
-    "Converting byte[] to Kafka Connect data failed due to serialization error: ";
+const NULL_ERROR: &str = "Conversion error: null value for field that is required and has no default value";
+const READ_ERROR: &str = "Converting byte[] to Kafka Connect data failed due to serialization error: ";
 
 /// How decimals are written (`decimal.format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -110,15 +103,8 @@ impl JsonConverterConfig {
             schemas_enable: bool_setting(settings, SCHEMAS_ENABLE_CONFIG, true)?,
             schemas_cache_size: int_setting(settings, SCHEMAS_CACHE_SIZE_CONFIG, 1000)?,
             decimal_format,
-            replace_null_with_default: bool_setting(
-                settings,
-                REPLACE_NULL_WITH_DEFAULT_CONFIG,
-                true,
-            )?,
-            schema_content: settings
-                .get(SCHEMA_CONTENT_CONFIG)
-                .filter(|s| !s.trim().is_empty())
-                .cloned(),
+            replace_null_with_default: bool_setting(settings, REPLACE_NULL_WITH_DEFAULT_CONFIG, true)?,
+            schema_content: settings.get(SCHEMA_CONTENT_CONFIG).filter(|s| !s.trim().is_empty()).cloned(),
         })
     }
 }
@@ -134,10 +120,7 @@ struct Opts {
 impl Opts {
     /// These options for a conversion starting here.
     fn starting_here(self) -> Opts {
-        Opts {
-            stack_base: stack_position(),
-            ..self
-        }
+        Opts { stack_base: stack_position(), ..self }
     }
 
     /// Refuses to recurse further once nested conversion has used [`STACK_BUDGET`]: nesting within Jackson's
@@ -145,9 +128,7 @@ impl Opts {
     /// abort the whole worker.
     fn check_stack(&self) -> Result<()> {
         if stack_position().abs_diff(self.stack_base) > STACK_BUDGET {
-            return Err(ConnectError::data(
-                "Data nesting is too deep for the available stack",
-            ));
+            return Err(ConnectError::data("Data nesting is too deep for the available stack"));
         }
         Ok(())
     }
@@ -188,23 +169,17 @@ impl JsonConverter {
             fixed_schema: None,
         };
         if let (true, Some(content)) = (config.schemas_enable, &config.schema_content) {
-            let node = parse_document(content.as_bytes(), stack_position()).map_err(|e| {
-                ConnectError::config(SCHEMA_CONTENT_CONFIG, format!("not valid JSON: {e}"))
-            })?;
+            let node = parse_document(content.as_bytes(), stack_position())
+                .map_err(|e| ConnectError::config(SCHEMA_CONTENT_CONFIG, format!("not valid JSON: {e}")))?;
             let opts = converter.opts.starting_here();
-            converter.fixed_schema = parse_schema(&opts, &node, 0)
-                .map_err(|e| ConnectError::config(SCHEMA_CONTENT_CONFIG, e.message()))?;
+            converter.fixed_schema =
+                parse_schema(&opts, &node, 0).map_err(|e| ConnectError::config(SCHEMA_CONTENT_CONFIG, e.message()))?;
         }
         Ok(converter)
     }
 
     /// Kafka's `fromConnectData` into `out` (which is left as it was on error).
-    fn write_record(
-        &mut self,
-        schema: Option<&Schema>,
-        value: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<bool> {
+    fn write_record(&mut self, schema: Option<&Schema>, value: &Value, out: &mut Vec<u8>) -> Result<bool> {
         if schema.is_none() && value.is_null() {
             return Ok(false);
         }
@@ -242,24 +217,19 @@ impl JsonConverter {
             return Ok((None, Value::Null));
         };
         let opts = self.opts.starting_here();
-        let node = parse_document(bytes, opts.stack_base)
-            .map_err(|e| ConnectError::data(format!("{READ_ERROR}{e}")))?;
+        let node =
+            parse_document(bytes, opts.stack_base).map_err(|e| ConnectError::data(format!("{READ_ERROR}{e}")))?;
         if !self.schemas_enable {
             return Ok((None, to_connect(&opts, None, &node)?));
         }
         if let Some(schema) = &self.fixed_schema {
-            return Ok((
-                Some(schema.clone()),
-                to_connect(&opts, Some(schema), &node)?,
-            ));
+            return Ok((Some(schema.clone()), to_connect(&opts, Some(schema), &node)?));
         }
         let (schema_node, payload) = match &node {
-            Json::Obj(obj) if obj.entries.len() == 2 => {
-                match (obj.get("schema", 0), obj.get("payload", 1)) {
-                    (Some(s), Some(p)) => (s, p),
-                    _ => return Err(ConnectError::data(ENVELOPE_ERROR)),
-                }
-            }
+            Json::Obj(obj) if obj.entries.len() == 2 => match (obj.get("schema", 0), obj.get("payload", 1)) {
+                (Some(s), Some(p)) => (s, p),
+                _ => return Err(ConnectError::data(ENVELOPE_ERROR)),
+            },
             _ => return Err(ConnectError::data(ENVELOPE_ERROR)),
         };
         let schema = match schema_node {
@@ -304,39 +274,22 @@ fn parse_schema(opts: &Opts, node: &Json, depth: usize) -> Result<Option<Schema>
         }
     };
     let children = match type_name.as_ref() {
-        "array" => vec![child(
-            "items",
-            "Array schema did not specify the element type",
-            "",
-        )?],
+        "array" => vec![child("items", "Array schema did not specify the element type", "")?],
         "map" => vec![
-            child(
-                "keys",
-                "Map schema did not specify the key type",
-                "keySchema cannot be null.",
-            )?,
-            child(
-                "values",
-                "Map schema did not specify the value type",
-                "valueSchema cannot be null.",
-            )?,
+            child("keys", "Map schema did not specify the key type", "keySchema cannot be null.")?,
+            child("values", "Map schema did not specify the value type", "valueSchema cannot be null.")?,
         ],
         "struct" => {
             let Some(Json::Arr(fields)) = node.get("fields") else {
-                return Err(ConnectError::data(
-                    "Struct schema's \"fields\" argument is not an array.",
-                ));
+                return Err(ConnectError::data("Struct schema's \"fields\" argument is not an array."));
             };
             let mut schemas = Vec::with_capacity(fields.len());
             for field in fields {
                 let Some(Json::Str(_)) = field.get("field") else {
-                    return Err(ConnectError::data(
-                        "Struct schema's field name not specified properly",
-                    ));
+                    return Err(ConnectError::data("Struct schema's field name not specified properly"));
                 };
-                let field_schema = parse_schema(opts, field, depth + 1)?.ok_or_else(|| {
-                    ConnectError::data("Struct schema's field name not specified properly")
-                })?;
+                let field_schema = parse_schema(opts, field, depth + 1)?
+                    .ok_or_else(|| ConnectError::data("Struct schema's field name not specified properly"))?;
                 schemas.push(field_schema);
             }
             schemas
@@ -349,18 +302,9 @@ fn parse_schema(opts: &Opts, node: &Json, depth: usize) -> Result<Option<Schema>
 /// The non-recursive part of `asConnectSchema`: the builder for `type_name` with the already parsed `children`
 /// (array element; map key and value; struct fields in order), then the schema attributes and default.
 #[inline(never)]
-fn build_schema(
-    opts: &Opts,
-    node: &Json,
-    type_name: &str,
-    children: Vec<Schema>,
-) -> Result<Schema> {
+fn build_schema(opts: &Opts, node: &Json, type_name: &str, children: Vec<Schema>) -> Result<Schema> {
     let mut children = children.into_iter();
-    let mut next = || {
-        children
-            .next()
-            .ok_or_else(|| ConnectError::data("Schema must contain 'type' field"))
-    };
+    let mut next = || children.next().ok_or_else(|| ConnectError::data("Schema must contain 'type' field"));
     let mut builder = match type_name {
         "boolean" => SchemaBuilder::boolean(),
         "int8" => SchemaBuilder::int8(),
@@ -406,9 +350,7 @@ fn build_schema(
     if let Some(Json::Obj(params)) = node.get("parameters") {
         for (key, value) in &params.entries {
             let Json::Str(value) = value else {
-                return Err(ConnectError::data(
-                    "Schema parameters must have string values.",
-                ));
+                return Err(ConnectError::data("Schema parameters must have string values."));
             };
             builder = builder.parameter(key.as_ref(), value.as_ref());
         }
@@ -434,11 +376,7 @@ impl Converter for JsonConverter {
         self.write_record(schema, value, out)
     }
 
-    fn to_connect(
-        &mut self,
-        _topic: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
+    fn to_connect(&mut self, _topic: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         self.read_record(bytes)
     }
 }
@@ -455,12 +393,7 @@ impl HeaderConverter for JsonConverter {
         self.write_record(schema, value, out)
     }
 
-    fn to_connect_header(
-        &mut self,
-        _topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
+    fn to_connect_header(&mut self, _topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         self.read_record(bytes)
     }
 }
@@ -487,13 +420,7 @@ struct CachedJson {
 
 impl SchemaJsonCache {
     fn new(capacity: usize) -> Self {
-        SchemaJsonCache {
-            capacity,
-            recent: Vec::with_capacity(RECENT + 1),
-            by_hash: HashMap::new(),
-            len: 0,
-            tick: 0,
-        }
+        SchemaJsonCache { capacity, recent: Vec::with_capacity(RECENT + 1), by_hash: HashMap::new(), len: 0, tick: 0 }
     }
 
     fn write(&mut self, opts: &Opts, schema: &Schema, out: &mut Vec<u8>) -> Result<()> {
@@ -508,10 +435,7 @@ impl SchemaJsonCache {
         let hash = schema_hash(schema);
         self.tick += 1;
         let tick = self.tick;
-        let found = self
-            .by_hash
-            .get_mut(&hash)
-            .and_then(|bucket| bucket.iter_mut().find(|e| e.schema == *schema));
+        let found = self.by_hash.get_mut(&hash).and_then(|bucket| bucket.iter_mut().find(|e| e.schema == *schema));
         let json = match found {
             Some(entry) => {
                 entry.last_used = tick;
@@ -538,12 +462,7 @@ impl SchemaJsonCache {
             let oldest = self
                 .by_hash
                 .iter()
-                .flat_map(|(h, bucket)| {
-                    bucket
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, e)| (e.last_used, *h, i))
-                })
+                .flat_map(|(h, bucket)| bucket.iter().enumerate().map(move |(i, e)| (e.last_used, *h, i)))
                 .min();
             if let Some((_, h, i)) = oldest {
                 if let Some(bucket) = self.by_hash.get_mut(&h) {
@@ -555,11 +474,7 @@ impl SchemaJsonCache {
                 }
             }
         }
-        self.by_hash.entry(hash).or_default().push(CachedJson {
-            schema,
-            json,
-            last_used: self.tick,
-        });
+        self.by_hash.entry(hash).or_default().push(CachedJson { schema, json, last_used: self.tick });
         self.len += 1;
     }
 
@@ -579,11 +494,7 @@ struct SchemaReadCache {
 
 impl SchemaReadCache {
     fn new(capacity: usize) -> Self {
-        SchemaReadCache {
-            capacity,
-            map: HashMap::new(),
-            tick: 0,
-        }
+        SchemaReadCache { capacity, map: HashMap::new(), tick: 0 }
     }
 
     fn get(&mut self, raw: &[u8]) -> Option<Schema> {
@@ -600,11 +511,7 @@ impl SchemaReadCache {
             return;
         }
         if self.map.len() >= self.capacity {
-            let oldest = self
-                .map
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
+            let oldest = self.map.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone());
             if let Some(k) = oldest {
                 self.map.remove(&k);
             }
@@ -713,13 +620,7 @@ fn json_type_name(ty: SchemaType) -> &'static str {
 
 /// Kafka's `asJsonSchema` as Jackson writes it; `field` appends the struct field name entry, as Kafka adds it to
 /// each field's schema. `depth` is the nesting depth of the object being written.
-fn write_schema(
-    opts: &Opts,
-    s: &Schema,
-    field: Option<&str>,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<()> {
+fn write_schema(opts: &Opts, s: &Schema, field: Option<&str>, out: &mut Vec<u8>, depth: usize) -> Result<()> {
     opts.check_stack()?;
     if depth > MAX_DEPTH {
         return Err(depth_error());
@@ -758,11 +659,7 @@ fn write_schema(
         }
         _ => {}
     }
-    out.extend_from_slice(if s.is_optional() {
-        b",\"optional\":true"
-    } else {
-        b",\"optional\":false"
-    });
+    out.extend_from_slice(if s.is_optional() { b",\"optional\":true" } else { b",\"optional\":false" });
     if let Some(name) = s.name() {
         out.extend_from_slice(b",\"name\":");
         write_str(out, name);
@@ -803,11 +700,7 @@ fn write_schema(
 }
 
 fn invalid_type(schema: &Schema, value: &Value) -> ConnectError {
-    ConnectError::data(format!(
-        "Invalid type for {}: {}",
-        schema.schema_type(),
-        java_class(value)
-    ))
+    ConnectError::data(format!("Invalid type for {}: {}", schema.schema_type(), java_class(value)))
 }
 
 /// The schema type Kafka infers for a value written without a schema (`ConnectSchema.schemaType(class)`).
@@ -831,13 +724,7 @@ fn inferred_type(value: &Value) -> SchemaType {
 /// Kafka's `convertToJson` written as Jackson serializes the node; `depth` is the nesting depth of the enclosing
 /// containers. The recursion goes through small helper frames so deep values cannot exhaust a thread's stack
 /// before the depth limit is reached.
-fn write_value(
-    opts: &Opts,
-    schema: Option<&Schema>,
-    value: &Value,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<()> {
+fn write_value(opts: &Opts, schema: Option<&Schema>, value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<()> {
     if value.is_null() {
         return write_null(opts, schema, out, depth);
     }
@@ -877,12 +764,7 @@ fn write_null(opts: &Opts, schema: Option<&Schema>, out: &mut Vec<u8>, depth: us
 }
 
 #[inline(never)]
-fn write_scalar(
-    schema: Option<&Schema>,
-    ty: SchemaType,
-    value: &Value,
-    out: &mut Vec<u8>,
-) -> Result<()> {
+fn write_scalar(schema: Option<&Schema>, ty: SchemaType, value: &Value, out: &mut Vec<u8>) -> Result<()> {
     match (ty, value) {
         (SchemaType::Int8, Value::Int8(v)) => write_int(out, i64::from(*v)),
         (SchemaType::Int16, Value::Int16(v)) => write_int(out, i64::from(*v)),
@@ -890,16 +772,11 @@ fn write_scalar(
         (SchemaType::Int64, Value::Int64(v)) => write_int(out, *v),
         (SchemaType::Float32, Value::Float32(v)) => write_json_float(out, Float::F32(*v)),
         (SchemaType::Float64, Value::Float64(v)) => write_json_float(out, Float::F64(*v)),
-        (SchemaType::Boolean, Value::Boolean(v)) => {
-            out.extend_from_slice(if *v { b"true" } else { b"false" })
-        }
+        (SchemaType::Boolean, Value::Boolean(v)) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
         (SchemaType::String, Value::String(v)) => write_str(out, v),
         (SchemaType::Bytes, Value::Bytes(v)) => write_base64(out, v),
         (SchemaType::Bytes, other) => {
-            return Err(ConnectError::data(format!(
-                "Invalid type for bytes type: {}",
-                java_class(other)
-            )))
+            return Err(ConnectError::data(format!("Invalid type for bytes type: {}", java_class(other))))
         }
         // Without a schema the type comes from the value, so only a struct (which needs one) gets here.
         _ => {
@@ -913,13 +790,7 @@ fn write_scalar(
 }
 
 #[inline(never)]
-fn write_array(
-    opts: &Opts,
-    schema: Option<&Schema>,
-    items: &[Value],
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<()> {
+fn write_array(opts: &Opts, schema: Option<&Schema>, items: &[Value], out: &mut Vec<u8>, depth: usize) -> Result<()> {
     opts.check_stack()?;
     if depth + 1 > MAX_DEPTH {
         return Err(depth_error());
@@ -937,13 +808,7 @@ fn write_array(
 }
 
 #[inline(never)]
-fn write_struct(
-    opts: &Opts,
-    schema: Option<&Schema>,
-    st: &Struct,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<()> {
+fn write_struct(opts: &Opts, schema: Option<&Schema>, st: &Struct, out: &mut Vec<u8>, depth: usize) -> Result<()> {
     opts.check_stack()?;
     let Some(s) = schema.filter(|s| st.schema() == *s) else {
         return Err(ConnectError::data("Mismatching schema."));
@@ -978,10 +843,7 @@ fn write_map(
     if depth + 2 > MAX_DEPTH {
         return Err(depth_error());
     }
-    let (key_schema, value_schema) = (
-        schema.and_then(Schema::key_schema),
-        schema.and_then(Schema::value_schema),
-    );
+    let (key_schema, value_schema) = (schema.and_then(Schema::key_schema), schema.and_then(Schema::value_schema));
     let object_mode = match schema {
         None => entries.iter().all(|e| matches!(e.key, Value::String(_))),
         Some(_) => key_schema.is_some_and(|k| k.schema_type() == SchemaType::String),
@@ -1004,10 +866,7 @@ fn write_map(
                     None => write_str(out, "null"),
                 },
                 other => {
-                    return Err(ConnectError::data(format!(
-                        "Invalid type for STRING: {}",
-                        java_class(other)
-                    )));
+                    return Err(ConnectError::data(format!("Invalid type for STRING: {}", java_class(other))));
                 }
             }
             out.push(b':');
@@ -1032,13 +891,7 @@ fn write_map(
 }
 
 /// Kafka's logical type converters (`LogicalTypeConverter.toJson`).
-fn write_logical(
-    opts: &Opts,
-    s: &Schema,
-    logical: Logical,
-    value: &Value,
-    out: &mut Vec<u8>,
-) -> Result<()> {
+fn write_logical(opts: &Opts, s: &Schema, logical: Logical, value: &Value, out: &mut Vec<u8>) -> Result<()> {
     let wrong = |expected: &str| {
         let name = match logical {
             Logical::Decimal => "Decimal",
@@ -1046,19 +899,14 @@ fn write_logical(
             Logical::Time => "Time",
             Logical::Timestamp => "Timestamp",
         };
-        ConnectError::data(format!(
-            "Invalid type for {name}, expected {expected} but was {}",
-            java_class(value)
-        ))
+        ConnectError::data(format!("Invalid type for {name}, expected {expected} but was {}", java_class(value)))
     };
     match (logical, value) {
         (Logical::Decimal, Value::Bytes(bytes)) => {
             let scale = Decimal::scale(s)?;
             let bytes = minimal_twos_complement(bytes);
             if bytes.is_empty() {
-                return Err(ConnectError::data(
-                    "Invalid Decimal value: the unscaled value has no bytes",
-                ));
+                return Err(ConnectError::data("Invalid Decimal value: the unscaled value has no bytes"));
             }
             if opts.numeric_decimals {
                 write_java_decimal(out, bytes, scale);
@@ -1085,8 +933,7 @@ fn write_logical(
 
 /// The bytes Java's `BigInteger.toByteArray` would give for the same value: redundant sign bytes removed.
 fn minimal_twos_complement(mut b: &[u8]) -> &[u8] {
-    while b.len() > 1 && ((b[0] == 0x00 && b[1] & 0x80 == 0) || (b[0] == 0xff && b[1] & 0x80 != 0))
-    {
+    while b.len() > 1 && ((b[0] == 0x00 && b[1] & 0x80 == 0) || (b[0] == 0xff && b[1] & 0x80 != 0)) {
         b = &b[1..];
     }
     b
@@ -1133,10 +980,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     let start = out.len();
-    out.resize(
-        start + base64::encoded_len(bytes.len(), true).unwrap_or(0),
-        0,
-    );
+    out.resize(start + base64::encoded_len(bytes.len(), true).unwrap_or(0), 0);
     let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
     out.truncate(start + written);
     out.push(b'"');
@@ -1213,10 +1057,7 @@ impl<'a> Obj<'a> {
     /// The value of `key`, searching from position `hint` first (fields usually come in schema order).
     fn get(&self, key: &str, hint: usize) -> Option<&Json<'a>> {
         let n = self.entries.len();
-        (0..n)
-            .map(|i| (i + hint) % n)
-            .find(|&i| self.entries[i].0 == key)
-            .map(|i| &self.entries[i].1)
+        (0..n).map(|i| (i + hint) % n).find(|&i| self.entries[i].0 == key).map(|i| &self.entries[i].1)
     }
 }
 
@@ -1247,11 +1088,7 @@ impl<'a> Json<'a> {
 /// `Missing`, a UTF-8 BOM is skipped, leading zeros in numbers are allowed, and content after the first value is
 /// ignored (except that a root-level number must be followed by whitespace or the end).
 fn parse_document(bytes: &[u8], stack_base: usize) -> std::result::Result<Json<'_>, String> {
-    let mut p = Parser {
-        src: bytes,
-        pos: 0,
-        stack_base,
-    };
+    let mut p = Parser { src: bytes, pos: 0, stack_base };
     if bytes.starts_with(b"\xef\xbb\xbf") {
         p.pos = 3;
     }
@@ -1285,15 +1122,9 @@ impl<'a> Parser<'a> {
 
     fn error_at(&self, c: u8, expected: &str) -> String {
         if c.is_ascii_graphic() {
-            format!(
-                "Unexpected character ('{}' (code {c})) at byte {}: {expected}",
-                c as char, self.pos
-            )
+            format!("Unexpected character ('{}' (code {c})) at byte {}: {expected}", c as char, self.pos)
         } else {
-            format!(
-                "Unexpected character (code {c}) at byte {}: {expected}",
-                self.pos
-            )
+            format!("Unexpected character (code {c}) at byte {}: {expected}", self.pos)
         }
     }
 
@@ -1312,10 +1143,7 @@ impl<'a> Parser<'a> {
                 self.pos
             )),
             b'{' | b'[' if stack_position().abs_diff(self.stack_base) > STACK_BUDGET => {
-                Err(format!(
-                    "Document nesting depth ({}) is too deep for the available stack",
-                    depth + 1
-                ))
+                Err(format!("Document nesting depth ({}) is too deep for the available stack", depth + 1))
             }
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
@@ -1331,16 +1159,12 @@ impl<'a> Parser<'a> {
     fn literal(&mut self, word: &str, value: Json<'a>) -> std::result::Result<Json<'a>, String> {
         let end = self.pos + word.len();
         let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
-        if self.src.get(self.pos..end) != Some(word.as_bytes())
-            || self.src.get(end).is_some_and(|&c| ident(c))
-        {
+        if self.src.get(self.pos..end) != Some(word.as_bytes()) || self.src.get(end).is_some_and(|&c| ident(c)) {
             let mut stop = self.pos;
             while stop < self.src.len() && ident(self.src[stop]) && stop - self.pos < 256 {
                 stop += 1;
             }
-            let token = String::from_utf8_lossy(
-                &self.src[self.pos..stop.max(self.pos + 1).min(self.src.len())],
-            );
+            let token = String::from_utf8_lossy(&self.src[self.pos..stop.max(self.pos + 1).min(self.src.len())]);
             return Err(format!(
                 "Unrecognized token '{token}' at byte {}: was expecting (JSON String, Number, Array, Object or token \
                  'null', 'true' or 'false')",
@@ -1365,10 +1189,7 @@ impl<'a> Parser<'a> {
         }
         if digits(self) == 0 {
             return Err(match self.src.get(self.pos) {
-                Some(&c) => self.error_at(
-                    c,
-                    "expected digit (0-9) to follow minus sign, for valid numeric value",
-                ),
+                Some(&c) => self.error_at(c, "expected digit (0-9) to follow minus sign, for valid numeric value"),
                 None => self.eof("expected digit (0-9) for valid numeric value"),
             });
         }
@@ -1400,9 +1221,7 @@ impl<'a> Parser<'a> {
             ));
         }
         // The slice is ASCII by construction.
-        std::str::from_utf8(&self.src[start..self.pos])
-            .map(Json::Num)
-            .map_err(|e| e.to_string())
+        std::str::from_utf8(&self.src[start..self.pos]).map(Json::Num).map_err(|e| e.to_string())
     }
 
     fn string(&mut self) -> std::result::Result<Cow<'a, str>, String> {
@@ -1501,9 +1320,7 @@ impl<'a> Parser<'a> {
 
     fn check_len(&self, len: usize) -> std::result::Result<(), String> {
         if len > MAX_STRING_LENGTH {
-            return Err(format!(
-                "String value length ({len}) exceeds the maximum allowed ({MAX_STRING_LENGTH})"
-            ));
+            return Err(format!("String value length ({len}) exceeds the maximum allowed ({MAX_STRING_LENGTH})"));
         }
         Ok(())
     }
@@ -1514,9 +1331,9 @@ impl<'a> Parser<'a> {
             let Some(&c) = self.src.get(self.pos) else {
                 return Err(self.eof("in a character escape sequence"));
             };
-            let d = (c as char).to_digit(16).ok_or_else(|| {
-                self.error_at(c, "expected a hex-digit for character escape sequence")
-            })?;
+            let d = (c as char)
+                .to_digit(16)
+                .ok_or_else(|| self.error_at(c, "expected a hex-digit for character escape sequence"))?;
             v = v * 16 + d;
             self.pos += 1;
         }
@@ -1541,9 +1358,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(Json::Arr(items));
                 }
-                Some(&c) => {
-                    return Err(self.error_at(c, "was expecting comma to separate Array entries"))
-                }
+                Some(&c) => return Err(self.error_at(c, "was expecting comma to separate Array entries")),
                 None => return Err(self.eof("expected close marker for Array")),
             }
         }
@@ -1557,43 +1372,27 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         if self.src.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(Json::Obj(Obj {
-                entries,
-                start,
-                end: self.pos,
-            }));
+            return Ok(Json::Obj(Obj { entries, start, end: self.pos }));
         }
         loop {
             self.skip_ws();
             match self.src.get(self.pos) {
                 Some(b'"') => {}
-                Some(&c) => {
-                    return Err(self.error_at(c, "was expecting double-quote to start field name"))
-                }
+                Some(&c) => return Err(self.error_at(c, "was expecting double-quote to start field name")),
                 None => return Err(self.eof("expected a field name")),
             }
             let key = self.string()?;
             self.skip_ws();
             match self.src.get(self.pos) {
                 Some(b':') => self.pos += 1,
-                Some(&c) => {
-                    return Err(
-                        self.error_at(c, "was expecting a colon to separate field name and value")
-                    )
-                }
+                Some(&c) => return Err(self.error_at(c, "was expecting a colon to separate field name and value")),
                 None => return Err(self.eof("expected a colon")),
             }
             self.skip_ws();
             let value = self.value(depth)?;
             // A repeated key replaces the value in place, as Jackson's ObjectNode does.
             if entries.len() >= 32 && index.is_none() {
-                index = Some(
-                    entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (k, _))| (k.clone(), i))
-                        .collect(),
-                );
+                index = Some(entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
             }
             let existing = match &index {
                 Some(map) => map.get(&key).copied(),
@@ -1613,15 +1412,9 @@ impl<'a> Parser<'a> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(Json::Obj(Obj {
-                        entries,
-                        start,
-                        end: self.pos,
-                    }));
+                    return Ok(Json::Obj(Obj { entries, start, end: self.pos }));
                 }
-                Some(&c) => {
-                    return Err(self.error_at(c, "was expecting comma to separate Object entries"))
-                }
+                Some(&c) => return Err(self.error_at(c, "was expecting comma to separate Object entries")),
                 None => return Err(self.eof("expected close marker for Object")),
             }
         }
@@ -1644,14 +1437,7 @@ fn java_long_value(n: &str) -> i64 {
         Some(i) => {
             let e = &rest[i + 1..];
             // An exponent beyond i64 is saturated: the result is 0 either way.
-            (
-                &rest[..i],
-                e.parse::<i64>().unwrap_or(if e.starts_with('-') {
-                    i64::MIN
-                } else {
-                    i64::MAX
-                }),
-            )
+            (&rest[..i], e.parse::<i64>().unwrap_or(if e.starts_with('-') { i64::MIN } else { i64::MAX }))
         }
         None => (rest, 0),
     };
@@ -1666,9 +1452,7 @@ fn java_long_value(n: &str) -> i64 {
         let zeros = (exp - from_frac as i64).min(64);
         (0..zeros).for_each(|_| push(b'0'));
     } else {
-        let keep = int
-            .len()
-            .saturating_sub(usize::try_from(exp.unsigned_abs()).unwrap_or(usize::MAX));
+        let keep = int.len().saturating_sub(usize::try_from(exp.unsigned_abs()).unwrap_or(usize::MAX));
         int.bytes().take(keep).for_each(&mut push);
     }
     let v = acc as i64;
@@ -1728,10 +1512,7 @@ fn null_to_connect(opts: &Opts, s: &Schema) -> Result<Value> {
     if s.is_optional() {
         return Ok(Value::Null);
     }
-    Err(ConnectError::data(format!(
-        "Invalid null value for required {} field",
-        s.schema_type()
-    )))
+    Err(ConnectError::data(format!("Invalid null value for required {} field", s.schema_type())))
 }
 
 #[inline(never)]
@@ -1751,30 +1532,20 @@ fn scalar_to_connect(s: &Schema, node: &Json) -> Result<Value> {
         SchemaType::Int16 => Value::Int16(java_long_value(number(s, node)?) as i16),
         SchemaType::Int32 => Value::Int32(java_long_value(number(s, node)?) as i32),
         SchemaType::Int64 => Value::Int64(java_long_value(number(s, node)?)),
-        SchemaType::Float32 => Value::Float32(
-            number(s, node)?
-                .parse()
-                .map_err(|_| data_mismatch("number", s, node))?,
-        ),
-        SchemaType::Float64 => Value::Float64(
-            number(s, node)?
-                .parse()
-                .map_err(|_| data_mismatch("number", s, node))?,
-        ),
+        SchemaType::Float32 => Value::Float32(number(s, node)?.parse().map_err(|_| data_mismatch("number", s, node))?),
+        SchemaType::Float64 => Value::Float64(number(s, node)?.parse().map_err(|_| data_mismatch("number", s, node))?),
         SchemaType::String => match node {
             Json::Str(text) => Value::from(text.as_ref()),
             other => return Err(data_mismatch("string", s, other)),
         },
         SchemaType::Bytes => match node {
-            Json::Str(text) => Value::from(
-                decode_base64(text).ok_or_else(|| ConnectError::data("Invalid bytes field"))?,
-            ),
+            Json::Str(text) => {
+                Value::from(decode_base64(text).ok_or_else(|| ConnectError::data("Invalid bytes field"))?)
+            }
             other => return Err(data_mismatch("string (Base64)", s, other)),
         },
         // Arrays reach here only when the JSON value is not an array.
-        SchemaType::Array | SchemaType::Map | SchemaType::Struct => {
-            return Err(data_mismatch("array", s, node))
-        }
+        SchemaType::Array | SchemaType::Map | SchemaType::Struct => return Err(data_mismatch("array", s, node)),
     })
 }
 
@@ -1800,13 +1571,8 @@ fn struct_to_connect(opts: &Opts, s: &Schema, node: &Json) -> Result<Value> {
     };
     let mut st = Struct::new(s.clone())?;
     for field in s.fields() {
-        let member = obj
-            .get(field.name(), field.index())
-            .unwrap_or(&Json::Missing);
-        st.put(
-            field.name(),
-            to_connect(opts, Some(field.schema()), member)?,
-        )?;
+        let member = obj.get(field.name(), field.index()).unwrap_or(&Json::Missing);
+        st.put(field.name(), to_connect(opts, Some(field.schema()), member)?)?;
     }
     Ok(Value::Struct(st))
 }
@@ -1825,12 +1591,7 @@ fn map_to_connect(opts: &Opts, s: &Schema, node: &Json) -> Result<Value> {
         let entries = obj
             .entries
             .iter()
-            .map(|(k, v)| {
-                Ok(MapEntry {
-                    key: Value::from(k.as_ref()),
-                    value: to_connect(opts, value_schema, v)?,
-                })
-            })
+            .map(|(k, v)| Ok(MapEntry { key: Value::from(k.as_ref()), value: to_connect(opts, value_schema, v)? }))
             .collect::<Result<_>>()?;
         return Ok(Value::Map(entries));
     }
@@ -1931,9 +1692,7 @@ fn check_decimal_size(n: &str, scale: i32) -> Result<()> {
     let padding = i64::from(scale).saturating_sub((frac.len() as i64).saturating_sub(exp));
     let digits = (int.len() + frac.len()) as i64 + padding.max(0);
     if exp.unsigned_abs() > 1_000_000 || digits > 5_000 {
-        return Err(ConnectError::data(format!(
-            "Decimal value {n} is out of the supported range for scale {scale}"
-        )));
+        return Err(ConnectError::data(format!("Decimal value {n} is out of the supported range for scale {scale}")));
     }
     Ok(())
 }
@@ -1949,13 +1708,7 @@ fn schemaless(node: &Json) -> Value {
         Json::Str(s) => Value::from(s.as_ref()),
         Json::Arr(items) => Value::Array(items.iter().map(schemaless).collect()),
         Json::Obj(obj) => Value::Map(
-            obj.entries
-                .iter()
-                .map(|(k, v)| MapEntry {
-                    key: Value::from(k.as_ref()),
-                    value: schemaless(v),
-                })
-                .collect(),
+            obj.entries.iter().map(|(k, v)| MapEntry { key: Value::from(k.as_ref()), value: schemaless(v) }).collect(),
         ),
     }
 }
@@ -1968,19 +1721,13 @@ mod tests {
     use super::*;
 
     fn converter(pairs: &[(&str, &str)]) -> JsonConverter {
-        let settings = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let settings = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         JsonConverter::new(JsonConverterConfig::from_settings(&settings).unwrap()).unwrap()
     }
 
     fn write_with(c: &mut JsonConverter, schema: Option<&Schema>, value: &Value) -> String {
         let mut out = Vec::new();
-        assert!(
-            c.from_connect("topic", schema, value, &mut out).unwrap(),
-            "unexpected null"
-        );
+        assert!(c.from_connect("topic", schema, value, &mut out).unwrap(), "unexpected null");
         String::from_utf8(out).unwrap()
     }
 
@@ -1990,9 +1737,7 @@ mod tests {
 
     fn write_err(c: &mut JsonConverter, schema: Option<&Schema>, value: &Value) -> ConnectError {
         let mut out = b"kept".to_vec();
-        let err = c
-            .from_connect("topic", schema, value, &mut out)
-            .unwrap_err();
+        let err = c.from_connect("topic", schema, value, &mut out).unwrap_err();
         assert_eq!(out, b"kept", "output must be left untouched on error");
         assert_eq!(err.kind(), ErrorKind::Data, "{err}");
         err
@@ -2030,21 +1775,9 @@ mod tests {
                 Value::Boolean(true),
                 r#"{"schema":{"type":"boolean","optional":false},"payload":true}"#,
             ),
-            (
-                Schema::int8(),
-                Value::Int8(12),
-                r#"{"schema":{"type":"int8","optional":false},"payload":12}"#,
-            ),
-            (
-                Schema::int16(),
-                Value::Int16(12),
-                r#"{"schema":{"type":"int16","optional":false},"payload":12}"#,
-            ),
-            (
-                Schema::int32(),
-                Value::Int32(12),
-                r#"{"schema":{"type":"int32","optional":false},"payload":12}"#,
-            ),
+            (Schema::int8(), Value::Int8(12), r#"{"schema":{"type":"int8","optional":false},"payload":12}"#),
+            (Schema::int16(), Value::Int16(12), r#"{"schema":{"type":"int16","optional":false},"payload":12}"#),
+            (Schema::int32(), Value::Int32(12), r#"{"schema":{"type":"int32","optional":false},"payload":12}"#),
             (
                 Schema::int64(),
                 Value::Int64(4_398_046_511_104),
@@ -2083,24 +1816,14 @@ mod tests {
             write(Some(&array), &Value::array([1i32, 2, 3].map(Value::Int32))),
             r#"{"schema":{"type":"array","items":{"type":"int32","optional":false},"optional":false},"payload":[1,2,3]}"#
         );
-        let string_map = SchemaBuilder::map(Schema::string(), Schema::int32())
-            .build()
-            .unwrap();
-        let value = Value::map([
-            (Value::from("key1"), Value::Int32(12)),
-            (Value::from("key2"), Value::Int32(15)),
-        ]);
+        let string_map = SchemaBuilder::map(Schema::string(), Schema::int32()).build().unwrap();
+        let value = Value::map([(Value::from("key1"), Value::Int32(12)), (Value::from("key2"), Value::Int32(15))]);
         assert_eq!(
             write(Some(&string_map), &value),
             r#"{"schema":{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"int32","optional":false},"optional":false},"payload":{"key1":12,"key2":15}}"#
         );
-        let int_map = SchemaBuilder::map(Schema::int32(), Schema::int32())
-            .build()
-            .unwrap();
-        let value = Value::map([
-            (Value::Int32(1), Value::Int32(12)),
-            (Value::Int32(2), Value::Int32(15)),
-        ]);
+        let int_map = SchemaBuilder::map(Schema::int32(), Schema::int32()).build().unwrap();
+        let value = Value::map([(Value::Int32(1), Value::Int32(12)), (Value::Int32(2), Value::Int32(15))]);
         assert_eq!(
             write(Some(&int_map), &value),
             r#"{"schema":{"type":"map","keys":{"type":"int32","optional":false},"values":{"type":"int32","optional":false},"optional":false},"payload":[[1,12],[2,15]]}"#
@@ -2135,38 +1858,16 @@ mod tests {
         );
         let mut numeric = converter(&[("decimal.format", "numeric")]);
         assert_eq!(
-            write_with(
-                &mut numeric,
-                Some(&Decimal::schema(2)),
-                &Decimal::from_unscaled(156)
-            ),
+            write_with(&mut numeric, Some(&Decimal::schema(2)), &Decimal::from_unscaled(156)),
             r#"{"schema":{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},"payload":1.56}"#
         );
         let mut plain = converter(&[("decimal.format", "NUMERIC"), ("schemas.enable", "false")]);
-        assert_eq!(
-            write_with(
-                &mut plain,
-                Some(&Decimal::schema(4)),
-                &Decimal::from_unscaled(15600)
-            ),
-            "1.5600"
-        );
-        assert_eq!(
-            write_with(
-                &mut plain,
-                Some(&Decimal::schema(10)),
-                &Decimal::from_unscaled(-5)
-            ),
-            "-5E-10"
-        );
+        assert_eq!(write_with(&mut plain, Some(&Decimal::schema(4)), &Decimal::from_unscaled(15600)), "1.5600");
+        assert_eq!(write_with(&mut plain, Some(&Decimal::schema(10)), &Decimal::from_unscaled(-5)), "-5E-10");
         // Non-minimal two's complement bytes are written as Java's BigInteger.toByteArray would give them.
         let padded = Value::from(vec![0u8, 0, 0x9c]);
         assert_eq!(
-            write_with(
-                &mut converter(&[("schemas.enable", "false")]),
-                Some(&Decimal::schema(2)),
-                &padded
-            ),
+            write_with(&mut converter(&[("schemas.enable", "false")]), Some(&Decimal::schema(2)), &padded),
             "\"AJw=\""
         );
         assert_eq!(
@@ -2187,47 +1888,22 @@ mod tests {
     fn logical_type_errors() {
         let mut c = converter(&[]);
         let err = write_err(&mut c, Some(&Decimal::schema(2)), &Value::from("1.5"));
-        assert_eq!(
-            err.message(),
-            "Invalid type for Decimal, expected BigDecimal but was class java.lang.String"
-        );
+        assert_eq!(err.message(), "Invalid type for Decimal, expected BigDecimal but was class java.lang.String");
         let err = write_err(&mut c, Some(&Date::schema()), &Value::Int64(1));
-        assert_eq!(
-            err.message(),
-            "Invalid type for Date, expected Date but was class java.lang.Long"
-        );
+        assert_eq!(err.message(), "Invalid type for Date, expected Date but was class java.lang.Long");
         let err = write_err(&mut c, Some(&Time::schema()), &Value::Int32(86_400_000));
-        assert_eq!(
-            err.message(),
-            "Kafka Connect Time type should not have any date fields set to non-zero values."
-        );
-        let no_scale = SchemaBuilder::bytes()
-            .name(Decimal::LOGICAL_NAME)
-            .build()
-            .unwrap();
+        assert_eq!(err.message(), "Kafka Connect Time type should not have any date fields set to non-zero values.");
+        let no_scale = SchemaBuilder::bytes().name(Decimal::LOGICAL_NAME).build().unwrap();
         let err = write_err(&mut c, Some(&no_scale), &Decimal::from_unscaled(1));
-        assert_eq!(
-            err.message(),
-            "Invalid Decimal schema: scale parameter not found."
-        );
-        write_err(
-            &mut c,
-            Some(&Decimal::schema(2)),
-            &Value::from(Vec::<u8>::new()),
-        );
+        assert_eq!(err.message(), "Invalid Decimal schema: scale parameter not found.");
+        write_err(&mut c, Some(&Decimal::schema(2)), &Value::from(Vec::<u8>::new()));
     }
 
     #[test]
     fn schemaless_values_to_json() {
+        assert_eq!(write(None, &Value::Boolean(true)), r#"{"schema":null,"payload":true}"#);
         assert_eq!(
-            write(None, &Value::Boolean(true)),
-            r#"{"schema":null,"payload":true}"#
-        );
-        assert_eq!(
-            write(
-                None,
-                &Value::array([Value::Int32(1), Value::from("string"), Value::Boolean(true)])
-            ),
+            write(None, &Value::array([Value::Int32(1), Value::from("string"), Value::Boolean(true)])),
             r#"{"schema":null,"payload":[1,"string",true]}"#
         );
         let map = Value::map([
@@ -2235,34 +1911,18 @@ mod tests {
             (Value::from("key2"), Value::from("string")),
             (Value::from("key3"), Value::Boolean(true)),
         ]);
-        assert_eq!(
-            write(None, &map),
-            r#"{"schema":null,"payload":{"key1":12,"key2":"string","key3":true}}"#
-        );
+        assert_eq!(write(None, &map), r#"{"schema":null,"payload":{"key1":12,"key2":"string","key3":true}}"#);
         let map = Value::map([
             (Value::from("string"), Value::Int32(12)),
             (Value::Int32(52), Value::from("string")),
             (Value::Boolean(false), Value::Boolean(true)),
         ]);
-        assert_eq!(
-            write(None, &map),
-            r#"{"schema":null,"payload":[["string",12],[52,"string"],[false,true]]}"#
-        );
+        assert_eq!(write(None, &map), r#"{"schema":null,"payload":[["string",12],[52,"string"],[false,true]]}"#);
         let mut plain = converter(&[("schemas.enable", "false")]);
         assert_eq!(write_with(&mut plain, None, &Value::Boolean(true)), "true");
-        assert_eq!(
-            write_with(
-                &mut plain,
-                None,
-                &Value::array([Value::Null, Value::Int8(1)])
-            ),
-            "[null,1]"
-        );
+        assert_eq!(write_with(&mut plain, None, &Value::array([Value::Null, Value::Int8(1)])), "[null,1]");
         // As in Kafka, a struct without a schema is refused.
-        let schema = SchemaBuilder::structure()
-            .field("a", Schema::int8())
-            .build()
-            .unwrap();
+        let schema = SchemaBuilder::structure().field("a", Schema::int8()).build().unwrap();
         let err = write_err(&mut plain, None, &record(&schema, &[("a", Value::Int8(1))]));
         assert_eq!(err.message(), "Mismatching schema.");
     }
@@ -2273,10 +1933,7 @@ mod tests {
             write(Some(&Schema::optional_boolean()), &Value::Null),
             r#"{"schema":{"type":"boolean","optional":true},"payload":null}"#
         );
-        let with_default = SchemaBuilder::boolean()
-            .default_value(Value::Boolean(true))
-            .build()
-            .unwrap();
+        let with_default = SchemaBuilder::boolean().default_value(Value::Boolean(true)).build().unwrap();
         assert_eq!(
             write(Some(&with_default), &Value::Boolean(true)),
             r#"{"schema":{"type":"boolean","optional":false,"default":true},"payload":true}"#
@@ -2298,29 +1955,15 @@ mod tests {
     fn nulls_to_json() {
         let mut c = converter(&[]);
         let mut out = Vec::new();
-        assert!(!c
-            .from_connect("topic", None, &Value::Null, &mut out)
-            .unwrap());
+        assert!(!c.from_connect("topic", None, &Value::Null, &mut out).unwrap());
         assert!(out.is_empty());
         let mut plain = converter(&[("schemas.enable", "false")]);
-        assert!(!plain
-            .from_connect("topic", None, &Value::Null, &mut out)
-            .unwrap());
-        assert_eq!(
-            write_with(&mut plain, Some(&Schema::optional_int32()), &Value::Null),
-            "null"
-        );
+        assert!(!plain.from_connect("topic", None, &Value::Null, &mut out).unwrap());
+        assert_eq!(write_with(&mut plain, Some(&Schema::optional_int32()), &Value::Null), "null");
         let err = write_err(&mut c, Some(&Schema::int32()), &Value::Null);
-        assert_eq!(
-            err.message(),
-            "Conversion error: null value for field that is required and has no default value"
-        );
+        assert_eq!(err.message(), "Conversion error: null value for field that is required and has no default value");
 
-        let schema = SchemaBuilder::string()
-            .optional()
-            .default_value("default".into())
-            .build()
-            .unwrap();
+        let schema = SchemaBuilder::string().optional().default_value("default".into()).build().unwrap();
         assert_eq!(
             write(Some(&schema), &Value::Null),
             r#"{"schema":{"type":"string","optional":true,"default":"default"},"payload":"default"}"#
@@ -2330,10 +1973,7 @@ mod tests {
             write_with(&mut keep_null, Some(&schema), &Value::Null),
             r#"{"schema":{"type":"string","optional":true,"default":"default"},"payload":null}"#
         );
-        let struct_schema = SchemaBuilder::structure()
-            .field("field1", schema)
-            .build()
-            .unwrap();
+        let struct_schema = SchemaBuilder::structure().field("field1", schema).build().unwrap();
         let empty = record(&struct_schema, &[]);
         assert_eq!(
             write(Some(&struct_schema), &empty),
@@ -2349,47 +1989,19 @@ mod tests {
     fn type_mismatches_are_data_errors() {
         let mut c = converter(&[]);
         let err = write_err(&mut c, Some(&Schema::float64()), &Value::Boolean(true));
-        assert_eq!(
-            err.message(),
-            "Invalid type for FLOAT64: class java.lang.Boolean"
-        );
+        assert_eq!(err.message(), "Invalid type for FLOAT64: class java.lang.Boolean");
         let err = write_err(&mut c, Some(&Schema::bytes()), &Value::from("x"));
-        assert_eq!(
-            err.message(),
-            "Invalid type for bytes type: class java.lang.String"
-        );
-        let a = SchemaBuilder::structure()
-            .field("a", Schema::int8())
-            .build()
-            .unwrap();
-        let b = SchemaBuilder::structure()
-            .field("b", Schema::int8())
-            .build()
-            .unwrap();
+        assert_eq!(err.message(), "Invalid type for bytes type: class java.lang.String");
+        let a = SchemaBuilder::structure().field("a", Schema::int8()).build().unwrap();
+        let b = SchemaBuilder::structure().field("b", Schema::int8()).build().unwrap();
         let err = write_err(&mut c, Some(&a), &record(&b, &[("b", Value::Int8(1))]));
         assert_eq!(err.message(), "Mismatching schema.");
         let array = SchemaBuilder::array(Schema::int32()).build().unwrap();
-        let err = write_err(
-            &mut c,
-            Some(&array),
-            &Value::array([Value::Int32(1), Value::Int64(2)]),
-        );
-        assert_eq!(
-            err.message(),
-            "Invalid type for INT32: class java.lang.Long"
-        );
-        let map = SchemaBuilder::map(Schema::string(), Schema::int32())
-            .build()
-            .unwrap();
-        let err = write_err(
-            &mut c,
-            Some(&map),
-            &Value::map([(Value::Int8(1), Value::Int32(1))]),
-        );
-        assert_eq!(
-            err.message(),
-            "Invalid type for STRING: class java.lang.Byte"
-        );
+        let err = write_err(&mut c, Some(&array), &Value::array([Value::Int32(1), Value::Int64(2)]));
+        assert_eq!(err.message(), "Invalid type for INT32: class java.lang.Long");
+        let map = SchemaBuilder::map(Schema::string(), Schema::int32()).build().unwrap();
+        let err = write_err(&mut c, Some(&map), &Value::map([(Value::Int8(1), Value::Int32(1))]));
+        assert_eq!(err.message(), "Invalid type for STRING: class java.lang.Byte");
     }
 
     #[test]
@@ -2450,15 +2062,7 @@ mod tests {
         );
         assert_eq!(
             read(r#"{ "schema": { "type": "boolean", "default": true }, "payload": null }"#),
-            (
-                Some(
-                    SchemaBuilder::boolean()
-                        .default_value(true.into())
-                        .build()
-                        .unwrap()
-                ),
-                true.into()
-            )
+            (Some(SchemaBuilder::boolean().default_value(true.into()).build().unwrap()), true.into())
         );
         let expected = SchemaBuilder::boolean()
             .name("bool")
@@ -2477,98 +2081,40 @@ mod tests {
 
     #[test]
     fn primitives_to_connect() {
-        let p = |t: &str, payload: &str| {
-            read(&format!(
-                r#"{{ "schema": {{ "type": "{t}" }}, "payload": {payload} }}"#
-            ))
-        };
-        assert_eq!(
-            p("boolean", "false"),
-            (Some(Schema::boolean()), false.into())
-        );
+        let p = |t: &str, payload: &str| read(&format!(r#"{{ "schema": {{ "type": "{t}" }}, "payload": {payload} }}"#));
+        assert_eq!(p("boolean", "false"), (Some(Schema::boolean()), false.into()));
         assert_eq!(p("int8", "12"), (Some(Schema::int8()), Value::Int8(12)));
         assert_eq!(p("int16", "12"), (Some(Schema::int16()), Value::Int16(12)));
         assert_eq!(p("int32", "12"), (Some(Schema::int32()), Value::Int32(12)));
         assert_eq!(p("int64", "12"), (Some(Schema::int64()), Value::Int64(12)));
-        assert_eq!(
-            p("int64", "4398046511104"),
-            (Some(Schema::int64()), Value::Int64(4_398_046_511_104))
-        );
-        assert_eq!(
-            p("float", "12.34"),
-            (Some(Schema::float32()), Value::Float32(12.34))
-        );
-        assert_eq!(
-            p("double", "12.34"),
-            (Some(Schema::float64()), Value::Float64(12.34))
-        );
-        assert_eq!(
-            p("bytes", "\"dGVzdC1zdHJpbmc=\""),
-            (Some(Schema::bytes()), Value::from(b"test-string".to_vec()))
-        );
-        assert_eq!(
-            p("string", "\"foo-bar-baz\""),
-            (Some(Schema::string()), "foo-bar-baz".into())
-        );
+        assert_eq!(p("int64", "4398046511104"), (Some(Schema::int64()), Value::Int64(4_398_046_511_104)));
+        assert_eq!(p("float", "12.34"), (Some(Schema::float32()), Value::Float32(12.34)));
+        assert_eq!(p("double", "12.34"), (Some(Schema::float64()), Value::Float64(12.34)));
+        assert_eq!(p("bytes", "\"dGVzdC1zdHJpbmc=\""), (Some(Schema::bytes()), Value::from(b"test-string".to_vec())));
+        assert_eq!(p("string", "\"foo-bar-baz\""), (Some(Schema::string()), "foo-bar-baz".into()));
         // Java's numeric conversions: truncation toward zero and wrapping.
-        assert_eq!(
-            p("int32", "12.9"),
-            (Some(Schema::int32()), Value::Int32(12))
-        );
+        assert_eq!(p("int32", "12.9"), (Some(Schema::int32()), Value::Int32(12)));
         assert_eq!(p("int8", "300"), (Some(Schema::int8()), Value::Int8(44)));
-        assert_eq!(
-            p("int64", "1e3"),
-            (Some(Schema::int64()), Value::Int64(1000))
-        );
+        assert_eq!(p("int64", "1e3"), (Some(Schema::int64()), Value::Int64(1000)));
         assert_eq!(p("int32", "007"), (Some(Schema::int32()), Value::Int32(7)));
     }
 
     #[test]
     fn containers_to_connect() {
-        let (schema, value) = read(
-            r#"{ "schema": { "type": "array", "items": { "type" : "int32" } }, "payload": [1, 2, 3] }"#,
-        );
-        assert_eq!(
-            schema,
-            Some(SchemaBuilder::array(Schema::int32()).build().unwrap())
-        );
+        let (schema, value) =
+            read(r#"{ "schema": { "type": "array", "items": { "type" : "int32" } }, "payload": [1, 2, 3] }"#);
+        assert_eq!(schema, Some(SchemaBuilder::array(Schema::int32()).build().unwrap()));
         assert_eq!(value, Value::array([1i32, 2, 3].map(Value::Int32)));
         let (schema, value) = read(
             r#"{ "schema": { "type": "map", "keys": { "type" : "string" }, "values": { "type" : "int32" } }, "payload": { "key1": 12, "key2": 15} }"#,
         );
-        assert_eq!(
-            schema,
-            Some(
-                SchemaBuilder::map(Schema::string(), Schema::int32())
-                    .build()
-                    .unwrap()
-            )
-        );
-        assert_eq!(
-            value,
-            Value::map([
-                ("key1".into(), Value::Int32(12)),
-                ("key2".into(), Value::Int32(15))
-            ])
-        );
+        assert_eq!(schema, Some(SchemaBuilder::map(Schema::string(), Schema::int32()).build().unwrap()));
+        assert_eq!(value, Value::map([("key1".into(), Value::Int32(12)), ("key2".into(), Value::Int32(15))]));
         let (schema, value) = read(
             r#"{ "schema": { "type": "map", "keys": { "type" : "int32" }, "values": { "type" : "int32" } }, "payload": [ [1, 12], [2, 15] ] }"#,
         );
-        assert_eq!(
-            schema,
-            Some(
-                SchemaBuilder::map(Schema::int32(), Schema::int32())
-                    .build()
-                    .unwrap()
-            )
-        );
-        assert_eq!(
-            value,
-            Value::map([
-                (Value::Int32(1), Value::Int32(12)),
-                (Value::Int32(2), Value::Int32(15))
-            ])
-        );
+        assert_eq!(schema, Some(SchemaBuilder::map(Schema::int32(), Schema::int32()).build().unwrap()));
+        assert_eq!(value, Value::map([(Value::Int32(1), Value::Int32(12)), (Value::Int32(2), Value::Int32(15))]));
         // A repeated key keeps the last value, as Kafka's HashMap does.
         let (_, value) = read(
             r#"{ "schema": { "type": "map", "keys": { "type" : "int32" }, "values": { "type" : "int32" } }, "payload": [ [1, 12], [1, 15] ] }"#,
@@ -2577,18 +2123,10 @@ mod tests {
         let (schema, value) = read(
             r#"{ "schema": { "type": "struct", "fields": [{ "field": "field1", "type": "boolean" }, { "field": "field2", "type": "string" }] }, "payload": { "field1": true, "field2": "string" } }"#,
         );
-        let expected = SchemaBuilder::structure()
-            .field("field1", Schema::boolean())
-            .field("field2", Schema::string())
-            .build();
+        let expected =
+            SchemaBuilder::structure().field("field1", Schema::boolean()).field("field2", Schema::string()).build();
         let expected = expected.unwrap();
-        assert_eq!(
-            value,
-            record(
-                &expected,
-                &[("field1", true.into()), ("field2", "string".into())]
-            )
-        );
+        assert_eq!(value, record(&expected, &[("field1", true.into()), ("field2", "string".into())]));
         assert_eq!(schema, Some(expected));
     }
 
@@ -2597,10 +2135,7 @@ mod tests {
         let (schema, value) = read(
             r#"{ "schema": { "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": { "scale": "2" } }, "payload": "AJw=" }"#,
         );
-        assert_eq!(
-            (schema, value),
-            (Some(Decimal::schema(2)), Decimal::from_unscaled(156))
-        );
+        assert_eq!((schema, value), (Some(Decimal::schema(2)), Decimal::from_unscaled(156)));
         for payload in ["1.56", "1.560", "156e-2"] {
             let (_, value) = read(&format!(
                 r#"{{ "schema": {{ "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "version": 1, "parameters": {{ "scale": "2" }} }}, "payload": {payload} }}"#
@@ -2610,24 +2145,15 @@ mod tests {
         let (schema, value) = read(
             r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Date", "version": 1 }, "payload": 10000 }"#,
         );
-        assert_eq!(
-            (schema, value),
-            (Some(Date::schema()), Value::Int32(10_000))
-        );
+        assert_eq!((schema, value), (Some(Date::schema()), Value::Int32(10_000)));
         let (schema, value) = read(
             r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Time", "version": 1 }, "payload": 14400000 }"#,
         );
-        assert_eq!(
-            (schema, value),
-            (Some(Time::schema()), Value::Int32(14_400_000))
-        );
+        assert_eq!((schema, value), (Some(Time::schema()), Value::Int32(14_400_000)));
         let (schema, value) = read(
             r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp", "version": 1 }, "payload": 4000000000 }"#,
         );
-        assert_eq!(
-            (schema, value),
-            (Some(Timestamp::schema()), Value::Int64(4_000_000_000))
-        );
+        assert_eq!((schema, value), (Some(Timestamp::schema()), Value::Int64(4_000_000_000)));
     }
 
     #[test]
@@ -2635,22 +2161,14 @@ mod tests {
         let mut c = converter(&[]);
         let decimal = r#"{ "schema": { "type": "bytes", "name": "org.apache.kafka.connect.data.Decimal", "parameters": { "scale": "2" } }, "payload": PAYLOAD }"#;
         let with = |payload: &str| decimal.replace("PAYLOAD", payload);
-        assert_eq!(
-            read_err(&mut c, with("\"!!\"").as_bytes()),
-            "Invalid bytes for Decimal field"
-        );
-        assert_eq!(
-            read_err(&mut c, with("\"\"").as_bytes()),
-            "Invalid bytes for Decimal field"
-        );
+        assert_eq!(read_err(&mut c, with("\"!!\"").as_bytes()), "Invalid bytes for Decimal field");
+        assert_eq!(read_err(&mut c, with("\"\"").as_bytes()), "Invalid bytes for Decimal field");
         assert_eq!(
             read_err(&mut c, with("true").as_bytes()),
             "Invalid type for Decimal, underlying representation should be numeric or bytes but was BOOLEAN"
         );
         assert!(read_err(&mut c, with("1.234").as_bytes()).contains("does not fit scale 2"));
-        assert!(
-            read_err(&mut c, with("1e999999999").as_bytes()).contains("out of the supported range")
-        );
+        assert!(read_err(&mut c, with("1e999999999").as_bytes()).contains("out of the supported range"));
         let date = r#"{ "schema": { "type": "int32", "name": "org.apache.kafka.connect.data.Date" }, "payload": 1.5 }"#;
         assert_eq!(
             read_err(&mut c, date.as_bytes()),
@@ -2661,7 +2179,8 @@ mod tests {
             read_err(&mut c, time.as_bytes()),
             "Time values must use number of milliseconds greater than 0 and less than 86400000"
         );
-        let ts = r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp" }, "payload": "x" }"#;
+        let ts =
+            r#"{ "schema": { "type": "int64", "name": "org.apache.kafka.connect.data.Timestamp" }, "payload": "x" }"#;
         assert_eq!(
             read_err(&mut c, ts.as_bytes()),
             "Invalid type for Timestamp, underlying representation should be integral but was STRING"
@@ -2670,42 +2189,18 @@ mod tests {
 
     #[test]
     fn null_schema_to_connect() {
-        assert_eq!(
-            read(r#"{ "schema": null, "payload": null }"#),
-            (None, Value::Null)
-        );
-        assert_eq!(
-            read(r#"{ "schema": null, "payload": true }"#),
-            (None, true.into())
-        );
-        assert_eq!(
-            read(r#"{ "schema": null, "payload": 12 }"#),
-            (None, Value::Int64(12))
-        );
-        assert_eq!(
-            read(r#"{ "schema": null, "payload": 12.24 }"#),
-            (None, Value::Float64(12.24))
-        );
-        assert_eq!(
-            read(r#"{ "schema": null, "payload": "a string" }"#),
-            (None, "a string".into())
-        );
+        assert_eq!(read(r#"{ "schema": null, "payload": null }"#), (None, Value::Null));
+        assert_eq!(read(r#"{ "schema": null, "payload": true }"#), (None, true.into()));
+        assert_eq!(read(r#"{ "schema": null, "payload": 12 }"#), (None, Value::Int64(12)));
+        assert_eq!(read(r#"{ "schema": null, "payload": 12.24 }"#), (None, Value::Float64(12.24)));
+        assert_eq!(read(r#"{ "schema": null, "payload": "a string" }"#), (None, "a string".into()));
         assert_eq!(
             read(r#"{ "schema": null, "payload": [1, "2", 3] }"#),
-            (
-                None,
-                Value::array([Value::Int64(1), "2".into(), Value::Int64(3)])
-            )
+            (None, Value::array([Value::Int64(1), "2".into(), Value::Int64(3)]))
         );
         assert_eq!(
             read(r#"{ "schema": null, "payload": { "field1": 1, "field2": 2} }"#),
-            (
-                None,
-                Value::map([
-                    ("field1".into(), Value::Int64(1)),
-                    ("field2".into(), Value::Int64(2))
-                ])
-            )
+            (None, Value::map([("field1".into(), Value::Int64(1)), ("field2".into(), Value::Int64(2))]))
         );
     }
 
@@ -2715,44 +2210,20 @@ mod tests {
         assert_eq!(read_with(&mut plain, "true"), (None, true.into()));
         assert_eq!(read_with(&mut plain, "  -12 "), (None, Value::Int64(-12)));
         assert_eq!(read_with(&mut plain, "1e2"), (None, Value::Float64(100.0)));
-        assert_eq!(
-            plain.to_connect("topic", Some(b"")).unwrap(),
-            (None, Value::Null)
-        );
-        assert_eq!(
-            plain.to_connect("topic", Some(b" \n")).unwrap(),
-            (None, Value::Null)
-        );
-        assert_eq!(
-            read_with(&mut plain, "\u{feff}[1]"),
-            (None, Value::array([Value::Int64(1)]))
-        );
+        assert_eq!(plain.to_connect("topic", Some(b"")).unwrap(), (None, Value::Null));
+        assert_eq!(plain.to_connect("topic", Some(b" \n")).unwrap(), (None, Value::Null));
+        assert_eq!(read_with(&mut plain, "\u{feff}[1]"), (None, Value::array([Value::Int64(1)])));
         // Objects keep document order; a repeated key keeps its first position and its last value (Jackson).
         assert_eq!(
             read_with(&mut plain, r#"{"b":1,"a":{"x":null},"b":2}"#),
-            (
-                None,
-                Value::map([
-                    ("b".into(), Value::Int64(2)),
-                    ("a".into(), Value::map([("x".into(), Value::Null)]))
-                ])
-            )
+            (None, Value::map([("b".into(), Value::Int64(2)), ("a".into(), Value::map([("x".into(), Value::Null)]))]))
         );
         // Integers beyond a long wrap, as Jackson's longValue() does.
-        assert_eq!(
-            read_with(&mut plain, "18446744073709551617"),
-            (None, Value::Int64(1))
-        );
+        assert_eq!(read_with(&mut plain, "18446744073709551617"), (None, Value::Int64(1)));
         // Content after the first value is ignored, as Jackson's readTree does.
-        assert_eq!(
-            read_with(&mut plain, r#"{"a":1} trailing"#).1,
-            Value::map([("a".into(), Value::Int64(1))])
-        );
+        assert_eq!(read_with(&mut plain, r#"{"a":1} trailing"#).1, Value::map([("a".into(), Value::Int64(1))]));
         // A stringified envelope is just a map when schemas are disabled.
-        assert!(matches!(
-            read_with(&mut plain, r#"{"schema":null,"payload":1}"#).1,
-            Value::Map(_)
-        ));
+        assert!(matches!(read_with(&mut plain, r#"{"schema":null,"payload":1}"#).1, Value::Map(_)));
     }
 
     #[test]
@@ -2764,30 +2235,16 @@ mod tests {
         assert_eq!(v, "default".into());
         assert_eq!(s.unwrap().default_value(), Some(&"default".into()));
         let mut keep_null = converter(&[("replace.null.with.default", "false")]);
-        assert_eq!(
-            read_with(
-                &mut keep_null,
-                &format!(r#"{{"schema":{schema},"payload":null}}"#)
-            )
-            .1,
-            Value::Null
-        );
+        assert_eq!(read_with(&mut keep_null, &format!(r#"{{"schema":{schema},"payload":null}}"#)).1, Value::Null);
         let struct_json = r#"{"schema":{"type":"struct","fields":[{"field":"field1","type":"string","optional":true,"default":"default"}],"optional":false},"payload":{"field1":null}}"#;
         let (_, v) = read(struct_json);
         assert_eq!(v.as_struct().unwrap().get_at(0), Some(&"default".into()));
         let (_, v) = read_with(&mut keep_null, struct_json);
         assert_eq!(v.as_struct().unwrap().get_at(0), Some(&Value::Null));
         let required = r#"{"schema":{"type":"int32"},"payload":null}"#;
-        assert_eq!(
-            read_err(&mut c, required.as_bytes()),
-            "Invalid null value for required INT32 field"
-        );
-        let missing_field =
-            r#"{"schema":{"type":"struct","fields":[{"field":"a","type":"int32"}]},"payload":{}}"#;
-        assert_eq!(
-            read_err(&mut c, missing_field.as_bytes()),
-            "Invalid null value for required INT32 field"
-        );
+        assert_eq!(read_err(&mut c, required.as_bytes()), "Invalid null value for required INT32 field");
+        let missing_field = r#"{"schema":{"type":"struct","fields":[{"field":"a","type":"int32"}]},"payload":{}}"#;
+        assert_eq!(read_err(&mut c, missing_field.as_bytes()), "Invalid null value for required INT32 field");
     }
 
     #[test]
@@ -2839,11 +2296,7 @@ mod tests {
             b"'single'",
         ] {
             let msg = read_err(&mut c, bad);
-            assert!(
-                msg.starts_with(READ_ERROR),
-                "{}: {msg}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(msg.starts_with(READ_ERROR), "{}: {msg}", String::from_utf8_lossy(bad));
         }
         let deep = "[".repeat(100_000);
         assert!(read_err(&mut c, deep.as_bytes()).contains("nesting depth"));
@@ -2863,10 +2316,7 @@ mod tests {
     #[test]
     fn string_escapes_are_decoded() {
         let mut plain = converter(&[("schemas.enable", "false")]);
-        let (_, v) = read_with(
-            &mut plain,
-            r#""a\"b\\c\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800x""#,
-        );
+        let (_, v) = read_with(&mut plain, r#""a\"b\\c\/\b\f\n\r\t\u00e9\ud83d\ude00\ud800x""#);
         assert_eq!(v, Value::from("a\"b\\c/\u{8}\u{c}\n\r\té😀\u{fffd}x"));
     }
 
@@ -2920,50 +2370,17 @@ mod tests {
             (r#"{"type":5}"#, "Schema must contain 'type' field"),
             (r#""int32""#, "Schema must contain 'type' field"),
             (r#"{"type":"uint8"}"#, "Unknown schema type: uint8"),
-            (
-                r#"{"type":"array"}"#,
-                "Array schema did not specify the element type",
-            ),
-            (
-                r#"{"type":"array","items":null}"#,
-                "Array schema did not specify the element type",
-            ),
-            (
-                r#"{"type":"map","values":{"type":"int32"}}"#,
-                "Map schema did not specify the key type",
-            ),
-            (
-                r#"{"type":"map","keys":{"type":"int32"}}"#,
-                "Map schema did not specify the value type",
-            ),
-            (
-                r#"{"type":"map","keys":null,"values":{"type":"int32"}}"#,
-                "keySchema cannot be null.",
-            ),
-            (
-                r#"{"type":"struct"}"#,
-                "Struct schema's \"fields\" argument is not an array.",
-            ),
-            (
-                r#"{"type":"struct","fields":[{"type":"int8"}]}"#,
-                "Struct schema's field name not specified properly",
-            ),
-            (
-                r#"{"type":"struct","fields":[null]}"#,
-                "Struct schema's field name not specified properly",
-            ),
-            (
-                r#"{"type":"int8","parameters":{"a":1}}"#,
-                "Schema parameters must have string values.",
-            ),
-            (
-                r#"{"type":"int8","default":"x"}"#,
-                "Expected a JSON number for a INT8 value but found STRING",
-            ),
-            (
-                r#"{"type":"int8","default":null}"#,
-                "Invalid null value for required INT8 field",
-            ),
+            (r#"{"type":"array"}"#, "Array schema did not specify the element type"),
+            (r#"{"type":"array","items":null}"#, "Array schema did not specify the element type"),
+            (r#"{"type":"map","values":{"type":"int32"}}"#, "Map schema did not specify the key type"),
+            (r#"{"type":"map","keys":{"type":"int32"}}"#, "Map schema did not specify the value type"),
+            (r#"{"type":"map","keys":null,"values":{"type":"int32"}}"#, "keySchema cannot be null."),
+            (r#"{"type":"struct"}"#, "Struct schema's \"fields\" argument is not an array."),
+            (r#"{"type":"struct","fields":[{"type":"int8"}]}"#, "Struct schema's field name not specified properly"),
+            (r#"{"type":"struct","fields":[null]}"#, "Struct schema's field name not specified properly"),
+            (r#"{"type":"int8","parameters":{"a":1}}"#, "Schema parameters must have string values."),
+            (r#"{"type":"int8","default":"x"}"#, "Expected a JSON number for a INT8 value but found STRING"),
+            (r#"{"type":"int8","default":null}"#, "Invalid null value for required INT8 field"),
         ];
         for (schema, expected) in cases {
             let text = format!(r#"{{"schema":{schema},"payload":null}}"#);
@@ -2996,50 +2413,20 @@ mod tests {
             .field("boolean", Schema::boolean())
             .field("string", Schema::string())
             .field("bytes", Schema::bytes())
-            .field(
-                "array",
-                SchemaBuilder::array(Schema::optional_int64())
-                    .build()
-                    .unwrap(),
-            )
-            .field(
-                "string_map",
-                SchemaBuilder::map(Schema::string(), Schema::float64())
-                    .build()
-                    .unwrap(),
-            )
-            .field(
-                "int_map",
-                SchemaBuilder::map(Schema::int16(), inner.clone())
-                    .optional()
-                    .build()
-                    .unwrap(),
-            )
+            .field("array", SchemaBuilder::array(Schema::optional_int64()).build().unwrap())
+            .field("string_map", SchemaBuilder::map(Schema::string(), Schema::float64()).build().unwrap())
+            .field("int_map", SchemaBuilder::map(Schema::int16(), inner.clone()).optional().build().unwrap())
             .field("inner", inner.clone())
             .field("decimal", Decimal::schema(3))
-            .field(
-                "big_decimal",
-                Decimal::builder(0).optional().build().unwrap(),
-            )
+            .field("big_decimal", Decimal::builder(0).optional().build().unwrap())
             .field("date", Date::schema())
             .field("time", Time::schema())
             .field("timestamp", Timestamp::schema())
             .field("optional", Schema::optional_string())
-            .field(
-                "with_default",
-                SchemaBuilder::int32()
-                    .default_value(Value::Int32(42))
-                    .build()
-                    .unwrap(),
-            )
+            .field("with_default", SchemaBuilder::int32().default_value(Value::Int32(42)).build().unwrap())
             .build()
             .unwrap();
-        let inner_value = |x: i32| {
-            record(
-                &inner,
-                &[("x", Value::Int32(x)), ("label", format!("#{x}").into())],
-            )
-        };
+        let inner_value = |x: i32| record(&inner, &[("x", Value::Int32(x)), ("label", format!("#{x}").into())]);
         let big = Decimal::parse("-98765432109876543210987654321098765432109876543210", 0).unwrap();
         let value = record(
             &schema,
@@ -3053,24 +2440,9 @@ mod tests {
                 ("boolean", Value::Boolean(true)),
                 ("string", Value::from("ünïcödé \"quotes\" \\ \n 😀")),
                 ("bytes", Value::from(vec![0u8, 1, 2, 254, 255])),
-                (
-                    "array",
-                    Value::array([Value::Int64(1), Value::Null, Value::Int64(-3)]),
-                ),
-                (
-                    "string_map",
-                    Value::map([
-                        ("z".into(), Value::Float64(0.5)),
-                        ("a".into(), Value::Float64(1e21)),
-                    ]),
-                ),
-                (
-                    "int_map",
-                    Value::map([
-                        (Value::Int16(2), inner_value(2)),
-                        (Value::Int16(1), inner_value(1)),
-                    ]),
-                ),
+                ("array", Value::array([Value::Int64(1), Value::Null, Value::Int64(-3)])),
+                ("string_map", Value::map([("z".into(), Value::Float64(0.5)), ("a".into(), Value::Float64(1e21))])),
+                ("int_map", Value::map([(Value::Int16(2), inner_value(2)), (Value::Int16(1), inner_value(1))])),
                 ("inner", inner_value(0)),
                 ("decimal", Decimal::from_unscaled(-1_234_567)),
                 ("big_decimal", big),
@@ -3095,10 +2467,7 @@ mod tests {
         let json = write_with(&mut plain, Some(&schema), &value);
         let (none, map) = read_with(&mut plain, &json);
         assert!(none.is_none());
-        assert_eq!(
-            map.map_get("int32"),
-            Some(&Value::Int64(i64::from(i32::MIN)))
-        );
+        assert_eq!(map.map_get("int32"), Some(&Value::Int64(i64::from(i32::MIN))));
         assert_eq!(map.map_get("time"), Some(&Value::Int64(86_399_999)));
     }
 
@@ -3106,25 +2475,10 @@ mod tests {
     fn headers_use_the_same_format() {
         let mut c = converter(&[]);
         let mut out = Vec::new();
-        assert!(c
-            .from_connect_header(
-                "topic",
-                "h",
-                Some(&Schema::string()),
-                &"test-string".into(),
-                &mut out
-            )
-            .unwrap());
-        assert_eq!(
-            out,
-            br#"{"schema":{"type":"string","optional":false},"payload":"test-string"}"#
-        );
+        assert!(c.from_connect_header("topic", "h", Some(&Schema::string()), &"test-string".into(), &mut out).unwrap());
+        assert_eq!(out, br#"{"schema":{"type":"string","optional":false},"payload":"test-string"}"#);
         let read = c
-            .to_connect_header(
-                "topic",
-                "h",
-                Some(br#"{ "schema": { "type": "string" }, "payload": "foo-bar-baz" }"#),
-            )
+            .to_connect_header("topic", "h", Some(br#"{ "schema": { "type": "string" }, "payload": "foo-bar-baz" }"#))
             .unwrap();
         assert_eq!(read, (Some(Schema::string()), "foo-bar-baz".into()));
     }
@@ -3169,10 +2523,7 @@ mod tests {
         let mut c = converter(&[("schema.content", content)]);
         let (schema, value) = read_with(&mut c, r#"{"id":5,"name":"x","ignored":true}"#);
         let schema = schema.unwrap();
-        assert_eq!(
-            value,
-            record(&schema, &[("id", Value::Int64(5)), ("name", "x".into())])
-        );
+        assert_eq!(value, record(&schema, &[("id", Value::Int64(5)), ("name", "x".into())]));
         let err = JsonConverter::new(JsonConverterConfig {
             schema_content: Some("{\"type\":\"nope\"}".into()),
             ..JsonConverterConfig::default()
@@ -3201,8 +2552,7 @@ mod tests {
             .stack_size(2 << 20)
             .spawn(move || {
                 let mut c = converter(&[]);
-                let (mut schema, mut payload) =
-                    (String::from(r#"{"type":"int8"}"#), String::from("1"));
+                let (mut schema, mut payload) = (String::from(r#"{"type":"int8"}"#), String::from("1"));
                 for _ in 0..990 {
                     schema = format!(r#"{{"type":"array","items":{schema}}}"#);
                     payload = format!("[{payload}]");
@@ -3231,11 +2581,8 @@ mod tests {
         .map(|s| s.as_bytes().to_vec())
         .collect();
         let alphabet = b"{}[]\":,0123456789.eE-+truefalsn\\u \x00\xff\xc3";
-        let mut converters = [
-            converter(&[]),
-            converter(&[("schemas.enable", "false")]),
-            converter(&[("decimal.format", "NUMERIC")]),
-        ];
+        let mut converters =
+            [converter(&[]), converter(&[("schemas.enable", "false")]), converter(&[("decimal.format", "NUMERIC")])];
         for i in 0..30_000 {
             let mut doc = seeds[i % seeds.len()].clone();
             for _ in 0..(rng.next() % 4 + 1) {
@@ -3244,9 +2591,7 @@ mod tests {
                     0 if at < doc.len() => {
                         doc.remove(at);
                     }
-                    1 if at < doc.len() => {
-                        doc[at] = alphabet[(rng.next() as usize) % alphabet.len()]
-                    }
+                    1 if at < doc.len() => doc[at] = alphabet[(rng.next() as usize) % alphabet.len()],
                     _ => doc.insert(at, alphabet[(rng.next() as usize) % alphabet.len()]),
                 }
             }
@@ -3307,21 +2652,9 @@ mod tests {
             .field("ratio", Schema::float32())
             .field("price", Decimal::schema(2))
             .field("at", Timestamp::schema())
-            .field(
-                "tags",
-                SchemaBuilder::map(Schema::string(), Schema::optional_string())
-                    .build()
-                    .unwrap(),
-            )
+            .field("tags", SchemaBuilder::map(Schema::string(), Schema::optional_string()).build().unwrap())
             .field("raw", Schema::optional_bytes())
-            .field(
-                "missing",
-                SchemaBuilder::string()
-                    .optional()
-                    .default_value("d".into())
-                    .build()
-                    .unwrap(),
-            )
+            .field("missing", SchemaBuilder::string().optional().default_value("d".into()).build().unwrap())
             .build()
             .unwrap();
         let value = record(
@@ -3339,27 +2672,18 @@ mod tests {
         );
         let before = allocations::count();
         std::hint::black_box(vec![1u8; 16]);
-        assert!(
-            allocations::count() > before,
-            "the counting allocator is installed"
-        );
+        assert!(allocations::count() > before, "the counting allocator is installed");
         for format in ["BASE64", "NUMERIC"] {
             for envelope in ["true", "false"] {
                 let mut c = converter(&[("decimal.format", format), ("schemas.enable", envelope)]);
                 let mut out = Vec::with_capacity(1 << 16);
-                c.from_connect("t", Some(&schema), &value, &mut out)
-                    .unwrap(); // fills the schema cache
+                c.from_connect("t", Some(&schema), &value, &mut out).unwrap(); // fills the schema cache
                 let before = allocations::count();
                 for _ in 0..100 {
                     out.clear();
-                    c.from_connect("t", Some(&schema), &value, &mut out)
-                        .unwrap();
+                    c.from_connect("t", Some(&schema), &value, &mut out).unwrap();
                 }
-                assert_eq!(
-                    allocations::count() - before,
-                    0,
-                    "{format} envelope={envelope}"
-                );
+                assert_eq!(allocations::count() - before, 0, "{format} envelope={envelope}");
             }
         }
     }

@@ -22,13 +22,7 @@ pub use string::StringConverter;
 pub trait Converter: Send {
     /// Appends the serialized form of `value` to `out`; returns Ok(false) (and appends nothing) when the result is null (no bytes, e.g. a tombstone).
     #[allow(clippy::wrong_self_convention)] // named after Kafka's `fromConnectData`
-    fn from_connect(
-        &mut self,
-        topic: &str,
-        schema: Option<&Schema>,
-        value: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<bool>;
+    fn from_connect(&mut self, topic: &str, schema: Option<&Schema>, value: &Value, out: &mut Vec<u8>) -> Result<bool>;
     /// Deserializes Kafka bytes (None = null) into a schema and value.
     fn to_connect(&mut self, topic: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)>;
 }
@@ -47,12 +41,7 @@ pub trait HeaderConverter: Send {
         out: &mut Vec<u8>,
     ) -> Result<bool>;
     /// Deserializes the bytes of header `key` (None = null) into a schema and value.
-    fn to_connect_header(
-        &mut self,
-        topic: &str,
-        key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)>;
+    fn to_connect_header(&mut self, topic: &str, key: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)>;
 }
 
 /// Full class name of Kafka's JSON converter.
@@ -82,19 +71,12 @@ const KINDS: [(&str, Kind); 4] = [
 /// Resolves a class name (trimmed, as Kafka's `CLASS` config type does) or its simple-name alias.
 fn kind_of(class: &str) -> Option<Kind> {
     let class = class.trim();
-    KINDS
-        .iter()
-        .find(|(full, _)| *full == class || full.rsplit('.').next() == Some(class))
-        .map(|(_, kind)| *kind)
+    KINDS.iter().find(|(full, _)| *full == class || full.rsplit('.').next() == Some(class)).map(|(_, kind)| *kind)
 }
 
 /// Builds a converter from its class name (full Kafka class name or simple name alias) and its settings
 /// (the keys after the `key.converter.` / `value.converter.` prefix, e.g. "schemas.enable"). `is_key` as Kafka's configure(.., isKey).
-pub fn new_converter(
-    class: &str,
-    settings: &BTreeMap<String, String>,
-    is_key: bool,
-) -> Result<Box<dyn Converter>> {
+pub fn new_converter(class: &str, settings: &BTreeMap<String, String>, is_key: bool) -> Result<Box<dyn Converter>> {
     Ok(match kind_of(class) {
         Some(Kind::Json) => Box::new(JsonConverter::new(JsonConverterConfig::from_settings(settings)?)?),
         Some(Kind::String) => Box::new(StringConverter::new(settings, Some(is_key))?),
@@ -118,10 +100,7 @@ pub fn new_converter(
 
 /// Builds a header converter from its class name (full Kafka class name or simple name alias) and its settings
 /// (the keys after the `header.converter.` prefix).
-pub fn new_header_converter(
-    class: &str,
-    settings: &BTreeMap<String, String>,
-) -> Result<Box<dyn HeaderConverter>> {
+pub fn new_header_converter(class: &str, settings: &BTreeMap<String, String>) -> Result<Box<dyn HeaderConverter>> {
     Ok(match kind_of(class) {
         Some(Kind::Json) => Box::new(JsonConverter::new(JsonConverterConfig::from_settings(settings)?)?),
         Some(Kind::String) => Box::new(StringConverter::new(settings, None)?),
@@ -143,11 +122,7 @@ pub fn new_header_converter(
 // ---------------------------------------------------------------------------------------------------------------
 
 /// A `BOOLEAN` setting, as Kafka's `ConfigDef` parses it.
-pub(crate) fn bool_setting(
-    settings: &BTreeMap<String, String>,
-    key: &str,
-    default: bool,
-) -> Result<bool> {
+pub(crate) fn bool_setting(settings: &BTreeMap<String, String>, key: &str, default: bool) -> Result<bool> {
     match settings.get(key) {
         None => Ok(default),
         Some(raw) => {
@@ -157,21 +132,14 @@ pub(crate) fn bool_setting(
             } else if v.eq_ignore_ascii_case("false") {
                 Ok(false)
             } else {
-                Err(ConnectError::config(
-                    key,
-                    format!("Expected value to be either true or false, got \"{raw}\""),
-                ))
+                Err(ConnectError::config(key, format!("Expected value to be either true or false, got \"{raw}\"")))
             }
         }
     }
 }
 
 /// An `INT` setting, as Kafka's `ConfigDef` parses it.
-pub(crate) fn int_setting(
-    settings: &BTreeMap<String, String>,
-    key: &str,
-    default: i32,
-) -> Result<i32> {
+pub(crate) fn int_setting(settings: &BTreeMap<String, String>, key: &str, default: i32) -> Result<i32> {
     match settings.get(key) {
         None => Ok(default),
         Some(raw) => raw
@@ -184,9 +152,7 @@ pub(crate) fn int_setting(
 /// Whether `name` is a name Java's `Charset.forName` resolves to UTF-8.
 pub(crate) fn is_utf8_charset(name: &str) -> bool {
     let n = name.trim();
-    n.eq_ignore_ascii_case("UTF-8")
-        || n.eq_ignore_ascii_case("UTF8")
-        || n.eq_ignore_ascii_case("unicode-1-1-utf-8")
+    n.eq_ignore_ascii_case("UTF-8") || n.eq_ignore_ascii_case("UTF8") || n.eq_ignore_ascii_case("unicode-1-1-utf-8")
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -294,20 +260,7 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// (year, month, day) to days since 1970-01-01, proleptic Gregorian; None for an invalid month or day.
 pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
     let leap = year.rem_euclid(4) == 0 && (year.rem_euclid(100) != 0 || year.rem_euclid(400) == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if !(1..=12).contains(&month) || day == 0 || day > month_days[month as usize - 1] {
         return None;
     }
@@ -325,31 +278,17 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn full_and_simple_class_names_resolve() {
         let none = BTreeMap::new();
-        for class in [
-            JSON_CONVERTER,
-            "JsonConverter",
-            STRING_CONVERTER,
-            "StringConverter",
-            BYTE_ARRAY_CONVERTER,
-        ] {
+        for class in [JSON_CONVERTER, "JsonConverter", STRING_CONVERTER, "StringConverter", BYTE_ARRAY_CONVERTER] {
             assert!(new_converter(class, &none, false).is_ok(), "{class}");
         }
         assert!(new_converter(" ByteArrayConverter ", &none, true).is_ok());
-        for class in [
-            SIMPLE_HEADER_CONVERTER,
-            "SimpleHeaderConverter",
-            "JsonConverter",
-            "StringConverter",
-        ] {
+        for class in [SIMPLE_HEADER_CONVERTER, "SimpleHeaderConverter", "JsonConverter", "StringConverter"] {
             assert!(new_header_converter(class, &none).is_ok(), "{class}");
         }
         assert!(new_header_converter("ByteArrayConverter", &none).is_ok());
@@ -358,105 +297,53 @@ mod tests {
     #[test]
     fn unsupported_classes_are_named_in_the_error() {
         let none = BTreeMap::new();
-        for class in [
-            "org.apache.kafka.connect.converters.IntegerConverter",
-            "io.confluent.connect.avro.AvroConverter",
-        ] {
-            let err = new_converter(class, &none, false)
-                .err()
-                .expect("unsupported");
+        for class in ["org.apache.kafka.connect.converters.IntegerConverter", "io.confluent.connect.avro.AvroConverter"]
+        {
+            let err = new_converter(class, &none, false).err().expect("unsupported");
             assert_eq!(err.kind(), connect_api::ErrorKind::NotSupported);
             assert!(err.message().contains(class), "{err}");
             assert!(err.message().contains(JSON_CONVERTER), "{err}");
             assert!(err.message().contains(BYTE_ARRAY_CONVERTER), "{err}");
         }
-        let err = new_header_converter("com.example.Nope", &none)
-            .err()
-            .expect("unsupported");
-        assert!(
-            err.message().contains("com.example.Nope")
-                && err.message().contains(SIMPLE_HEADER_CONVERTER)
-        );
-        let err = new_converter("SimpleHeaderConverter", &none, false)
-            .err()
-            .expect("header only");
+        let err = new_header_converter("com.example.Nope", &none).err().expect("unsupported");
+        assert!(err.message().contains("com.example.Nope") && err.message().contains(SIMPLE_HEADER_CONVERTER));
+        let err = new_converter("SimpleHeaderConverter", &none, false).err().expect("header only");
         assert_eq!(err.kind(), connect_api::ErrorKind::NotSupported);
         assert!(err.message().contains("header converter"), "{err}");
     }
 
     #[test]
     fn invalid_settings_name_the_key() {
-        let err = new_converter(
-            "JsonConverter",
-            &settings(&[("schemas.enable", "maybe")]),
-            false,
-        )
-        .err()
-        .expect("bad");
+        let err = new_converter("JsonConverter", &settings(&[("schemas.enable", "maybe")]), false).err().expect("bad");
         assert_eq!(err.kind(), connect_api::ErrorKind::Config);
         assert!(err.message().contains("schemas.enable"), "{err}");
-        let err = new_converter(
-            "JsonConverter",
-            &settings(&[("decimal.format", "HEX")]),
-            false,
-        )
-        .err()
-        .expect("bad");
+        let err = new_converter("JsonConverter", &settings(&[("decimal.format", "HEX")]), false).err().expect("bad");
         assert!(err.message().contains("decimal.format"), "{err}");
-        let err = new_converter(
-            "JsonConverter",
-            &settings(&[("schemas.cache.size", "lots")]),
-            false,
-        )
-        .err()
-        .expect("bad");
+        let err =
+            new_converter("JsonConverter", &settings(&[("schemas.cache.size", "lots")]), false).err().expect("bad");
         assert!(err.message().contains("schemas.cache.size"), "{err}");
-        let err = new_converter(
-            "JsonConverter",
-            &settings(&[("replace.null.with.default", "yes")]),
-            false,
-        )
-        .err()
-        .expect("x");
+        let err =
+            new_converter("JsonConverter", &settings(&[("replace.null.with.default", "yes")]), false).err().expect("x");
         assert!(err.message().contains("replace.null.with.default"), "{err}");
-        let err = new_converter(
-            "StringConverter",
-            &settings(&[("converter.encoding", "UTF-16")]),
-            false,
-        )
-        .err()
-        .expect("unsupported encoding");
+        let err = new_converter("StringConverter", &settings(&[("converter.encoding", "UTF-16")]), false)
+            .err()
+            .expect("unsupported encoding");
         assert_eq!(err.kind(), connect_api::ErrorKind::NotSupported);
         assert!(err.message().contains("converter.encoding"), "{err}");
-        assert!(
-            new_header_converter("JsonConverter", &settings(&[("schemas.enable", "nope")]))
-                .is_err()
-        );
+        assert!(new_header_converter("JsonConverter", &settings(&[("schemas.enable", "nope")])).is_err());
     }
 
     #[test]
     fn factory_converters_apply_their_settings() {
-        let mut json = new_converter(
-            "JsonConverter",
-            &settings(&[("schemas.enable", "false")]),
-            true,
-        )
-        .unwrap();
+        let mut json = new_converter("JsonConverter", &settings(&[("schemas.enable", "false")]), true).unwrap();
         let mut out = Vec::new();
-        assert!(json
-            .from_connect("t", Some(&Schema::int32()), &Value::Int32(5), &mut out)
-            .unwrap());
+        assert!(json.from_connect("t", Some(&Schema::int32()), &Value::Int32(5), &mut out).unwrap());
         assert_eq!(out, b"5");
         let mut header = new_header_converter(SIMPLE_HEADER_CONVERTER, &BTreeMap::new()).unwrap();
-        assert_eq!(
-            header.to_connect_header("t", "h", Some(b"5")).unwrap(),
-            (Some(Schema::int8()), Value::Int8(5))
-        );
+        assert_eq!(header.to_connect_header("t", "h", Some(b"5")).unwrap(), (Some(Schema::int8()), Value::Int8(5)));
         let mut header = new_header_converter("JsonConverter", &BTreeMap::new()).unwrap();
         out.clear();
-        assert!(header
-            .from_connect_header("t", "h", None, &Value::from("x"), &mut out)
-            .unwrap());
+        assert!(header.from_connect_header("t", "h", None, &Value::from("x"), &mut out).unwrap());
         assert_eq!(out, br#"{"schema":null,"payload":"x"}"#);
     }
 
@@ -483,10 +370,7 @@ mod tests {
         assert_eq!(days_from_civil(2023, 2, 29), None);
         assert_eq!(days_from_civil(2024, 13, 1), None);
         let c = civil_from_millis(-1);
-        assert_eq!(
-            (c.year, c.hour, c.minute, c.second, c.milli, c.weekday),
-            (1969, 23, 59, 59, 999, 3)
-        );
+        assert_eq!((c.year, c.hour, c.minute, c.second, c.milli, c.weekday), (1969, 23, 59, 59, 999, 3));
         assert_eq!(civil_from_millis(0).weekday, 4);
     }
 }

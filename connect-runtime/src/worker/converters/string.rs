@@ -9,10 +9,7 @@ use std::io::Write;
 use connect_api::data::logical::Decimal;
 use connect_api::{ConnectError, Result, Schema, Value};
 
-use super::{
-    civil_from_millis, is_utf8_charset, logical_of, temporal_millis, Converter, HeaderConverter,
-    Logical,
-};
+use super::{civil_from_millis, is_utf8_charset, logical_of, temporal_millis, Converter, HeaderConverter, Logical};
 
 /// The setting naming the charset of both directions.
 pub const ENCODING_CONFIG: &str = "converter.encoding";
@@ -68,11 +65,7 @@ impl Converter for StringConverter {
         }
     }
 
-    fn to_connect(
-        &mut self,
-        _topic: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
+    fn to_connect(&mut self, _topic: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         let value = match bytes {
             None => Value::Null,
             Some(b) => Value::from(String::from_utf8_lossy(b).into_owned()),
@@ -93,20 +86,13 @@ impl HeaderConverter for StringConverter {
         self.from_connect(topic, schema, value, out)
     }
 
-    fn to_connect_header(
-        &mut self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<Schema>, Value)> {
+    fn to_connect_header(&mut self, topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         self.to_connect(topic, bytes)
     }
 }
 
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Appends what Java's `toString()` returns for the object Kafka Connect would hold for `value`: logical types are
 /// rendered from their Java objects (`BigDecimal.toString`, `java.util.Date.toString` in a UTC JVM), everything else
@@ -144,10 +130,7 @@ pub(crate) fn write_java_to_string(schema: Option<&Schema>, value: &Value, out: 
             out.push(b']');
         }
         Value::Map(entries) => {
-            let (ks, vs) = (
-                schema.and_then(Schema::key_schema),
-                schema.and_then(Schema::value_schema),
-            );
+            let (ks, vs) = (schema.and_then(Schema::key_schema), schema.and_then(Schema::value_schema));
             out.push(b'{');
             for (i, e) in entries.iter().enumerate() {
                 if i > 0 {
@@ -207,10 +190,7 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn write(schema: Option<&Schema>, value: &Value) -> String {
@@ -222,20 +202,10 @@ mod tests {
 
     #[test]
     fn strings_are_written_as_is_and_null_is_a_tombstone() {
-        assert_eq!(
-            write(Some(&Schema::string()), &Value::from("héllo \"x\"\n")),
-            "héllo \"x\"\n"
-        );
+        assert_eq!(write(Some(&Schema::string()), &Value::from("héllo \"x\"\n")), "héllo \"x\"\n");
         let mut c = StringConverter;
         let mut out = b"keep".to_vec();
-        assert!(!c
-            .from_connect(
-                "t",
-                Some(&Schema::optional_string()),
-                &Value::Null,
-                &mut out
-            )
-            .unwrap());
+        assert!(!c.from_connect("t", Some(&Schema::optional_string()), &Value::Null, &mut out).unwrap());
         assert_eq!(out, b"keep");
     }
 
@@ -245,95 +215,45 @@ mod tests {
         assert_eq!(write(None, &Value::Float64(1e7)), "1.0E7");
         assert_eq!(write(None, &Value::Float32(0.1)), "0.1");
         assert_eq!(write(None, &Value::Boolean(true)), "true");
-        assert_eq!(
-            write(None, &Value::array([Value::from(1i32), Value::Null])),
-            "[1, null]"
-        );
-        assert_eq!(
-            write(None, &Value::map([(Value::from("a"), Value::from(1i64))])),
-            "{a=1}"
-        );
+        assert_eq!(write(None, &Value::array([Value::from(1i32), Value::Null])), "[1, null]");
+        assert_eq!(write(None, &Value::map([(Value::from("a"), Value::from(1i64))])), "{a=1}");
         let schema = SchemaBuilder::structure()
             .field("a", Schema::int32())
             .field("b", Schema::optional_string())
             .build()
             .unwrap();
-        let s = Struct::new(schema.clone())
-            .unwrap()
-            .with("a", 1i32)
-            .unwrap();
+        let s = Struct::new(schema.clone()).unwrap().with("a", 1i32).unwrap();
         assert_eq!(write(Some(&schema), &Value::Struct(s)), "Struct{a=1}");
     }
 
     #[test]
     fn logical_values_render_like_their_java_objects() {
-        assert_eq!(
-            write(Some(&Decimal::schema(2)), &Decimal::from_unscaled(-12345)),
-            "-123.45"
-        );
-        assert_eq!(
-            write(Some(&Decimal::schema(9)), &Decimal::from_unscaled(1)),
-            "1E-9"
-        );
-        assert_eq!(
-            write(Some(&Date::schema()), &Value::Int32(10_000)),
-            "Mon May 19 00:00:00 UTC 1997"
-        );
-        assert_eq!(
-            write(Some(&Time::schema()), &Value::Int32(14_400_000)),
-            "Thu Jan 01 04:00:00 UTC 1970"
-        );
-        assert_eq!(
-            write(Some(&Timestamp::schema()), &Value::Int64(-1)),
-            "Wed Dec 31 23:59:59 UTC 1969"
-        );
-        let inner = SchemaBuilder::structure()
-            .field("d", Date::schema())
-            .build()
-            .unwrap();
-        let s = Struct::new(inner.clone())
-            .unwrap()
-            .with("d", Value::Int32(0))
-            .unwrap();
+        assert_eq!(write(Some(&Decimal::schema(2)), &Decimal::from_unscaled(-12345)), "-123.45");
+        assert_eq!(write(Some(&Decimal::schema(9)), &Decimal::from_unscaled(1)), "1E-9");
+        assert_eq!(write(Some(&Date::schema()), &Value::Int32(10_000)), "Mon May 19 00:00:00 UTC 1997");
+        assert_eq!(write(Some(&Time::schema()), &Value::Int32(14_400_000)), "Thu Jan 01 04:00:00 UTC 1970");
+        assert_eq!(write(Some(&Timestamp::schema()), &Value::Int64(-1)), "Wed Dec 31 23:59:59 UTC 1969");
+        let inner = SchemaBuilder::structure().field("d", Date::schema()).build().unwrap();
+        let s = Struct::new(inner.clone()).unwrap().with("d", Value::Int32(0)).unwrap();
         let arr = SchemaBuilder::array(inner).build().unwrap();
-        assert_eq!(
-            write(Some(&arr), &Value::array([Value::Struct(s)])),
-            "[Struct{d=Thu Jan 01 00:00:00 UTC 1970}]"
-        );
+        assert_eq!(write(Some(&arr), &Value::array([Value::Struct(s)])), "[Struct{d=Thu Jan 01 00:00:00 UTC 1970}]");
     }
 
     #[test]
     fn reads_optional_strings_replacing_invalid_utf8() {
         let mut c = StringConverter;
-        assert_eq!(
-            c.to_connect("t", Some("ünï".as_bytes())).unwrap(),
-            (Some(Schema::optional_string()), "ünï".into())
-        );
-        assert_eq!(
-            c.to_connect("t", Some(b"a\xffb\xe2\x82")).unwrap().1,
-            Value::from("a\u{fffd}b\u{fffd}")
-        );
+        assert_eq!(c.to_connect("t", Some("ünï".as_bytes())).unwrap(), (Some(Schema::optional_string()), "ünï".into()));
+        assert_eq!(c.to_connect("t", Some(b"a\xffb\xe2\x82")).unwrap().1, Value::from("a\u{fffd}b\u{fffd}"));
         assert_eq!(c.to_connect("t", Some(b"")).unwrap().1, Value::from(""));
-        assert_eq!(
-            c.to_connect("t", None).unwrap(),
-            (Some(Schema::optional_string()), Value::Null)
-        );
-        assert_eq!(
-            c.to_connect_header("t", "h", Some(b"x")).unwrap().1,
-            Value::from("x")
-        );
+        assert_eq!(c.to_connect("t", None).unwrap(), (Some(Schema::optional_string()), Value::Null));
+        assert_eq!(c.to_connect_header("t", "h", Some(b"x")).unwrap().1, Value::from("x"));
     }
 
     #[test]
     fn encodings_other_than_utf8_are_refused_naming_the_key() {
-        assert!(
-            StringConverter::new(&settings(&[("converter.encoding", "utf8")]), Some(true)).is_ok()
-        );
+        assert!(StringConverter::new(&settings(&[("converter.encoding", "utf8")]), Some(true)).is_ok());
         // Kafka overrides plain serializer.encoding / deserializer.encoding with converter.encoding.
-        assert!(
-            StringConverter::new(&settings(&[("serializer.encoding", "UTF-16")]), Some(true))
-                .is_ok()
-        );
+        assert!(StringConverter::new(&settings(&[("serializer.encoding", "UTF-16")]), Some(true)).is_ok());
         for (key, is_key) in [
             ("converter.encoding", Some(false)),
             ("key.serializer.encoding", Some(true)),
@@ -344,10 +264,6 @@ mod tests {
             assert!(err.message().contains(key), "{err}");
         }
         // The other side's setting does not apply.
-        assert!(StringConverter::new(
-            &settings(&[("key.serializer.encoding", "UTF-16")]),
-            Some(false)
-        )
-        .is_ok());
+        assert!(StringConverter::new(&settings(&[("key.serializer.encoding", "UTF-16")]), Some(false)).is_ok());
     }
 }

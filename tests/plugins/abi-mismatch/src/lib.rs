@@ -7,8 +7,7 @@ use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::RString;
 use abi_stable::{
-    declare_root_module_statics, export_root_module, package_version_strings,
-    prefix_type::PrefixTypeTrait, StableAbi,
+    declare_root_module_statics, export_root_module, package_version_strings, prefix_type::PrefixTypeTrait, StableAbi,
 };
 
 /// A root module with a different shape than connect-api's `PluginModule`.

@@ -6,15 +6,11 @@ use connect_api::*;
 fn def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("topic", ConfigType::String))
-        .define(
-            ConfigKey::new("panic.in", ConfigType::String)
-                .default_value("poll")
-                .validator(Validator::OneOf(vec![
-                    "start".into(),
-                    "poll".into(),
-                    "never".into(),
-                ])),
-        )
+        .define(ConfigKey::new("panic.in", ConfigType::String).default_value("poll").validator(Validator::OneOf(vec![
+            "start".into(),
+            "poll".into(),
+            "never".into(),
+        ])))
         .define(ConfigKey::new("panic.after", ConfigType::Long).default_value("0"))
 }
 

@@ -63,19 +63,12 @@ impl SourceTask for GeneratorTask {
         self.body = "x".repeat(parsed.int("value.size")?.max(0) as usize);
         self.partition = SourceMap::new().with("generator", "0");
         self.schema = Some(Schema::string());
-        self.next = ctx
-            .offset(&self.partition)
-            .and_then(|o| o.get("next")?.as_i64())
-            .unwrap_or(0);
+        self.next = ctx.offset(&self.partition).and_then(|o| o.get("next")?.as_i64()).unwrap_or(0);
         Ok(())
     }
 
     fn poll(&mut self) -> Result<Vec<SourceRecord>> {
-        let remaining = if self.total < 0 {
-            self.batch as i64
-        } else {
-            (self.total - self.next).max(0)
-        };
+        let remaining = if self.total < 0 { self.batch as i64 } else { (self.total - self.next).max(0) };
         let n = remaining.min(self.batch as i64) as usize;
         if n == 0 {
             std::thread::sleep(std::time::Duration::from_millis(50));

@@ -1,0 +1,210 @@
+//! What the REST API asks of a herder, and the shapes of its answers (Kafka Connect's REST entities).
+//!
+//! Requests are queued to the herder's own loop with a reply channel, as Kafka Connect queues REST actions on its
+//! herder thread; the REST layer never touches cluster state itself.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::worker::status::TaskId;
+
+/// Why a herder request failed; the REST layer maps each variant to Kafka Connect's status code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HerderError {
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409 on create.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// 400, e.g. an invalid configuration.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 409: a rebalance is under way or the configuration is stale.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request must run on the leader, reachable at this URL (none while a rebalance is under way).
+    #[error("not the leader")]
+    NotLeader {
+        /// The leader's REST URL.
+        leader_url: Option<String>,
+    },
+    /// 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The message of Kafka Connect's 409 when a request cannot be forwarded.
+pub const CONFLICT_REBALANCE: &str =
+    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
+/// The message of Kafka Connect's 409 when the leader is unknown.
+pub const CONFLICT_NO_LEADER: &str =
+    "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.";
+/// The message of Kafka Connect's 409 when the configuration changed meanwhile.
+pub const CONFLICT_STALE: &str =
+    "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)";
+
+/// The result of a herder request.
+pub type HerderResult<T> = Result<T, HerderError>;
+
+/// A task id as the REST API writes it: `{"connector": "c", "task": 0}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorTaskId {
+    /// Connector name.
+    pub connector: String,
+    /// Task number.
+    pub task: u32,
+}
+
+impl From<&TaskId> for ConnectorTaskId {
+    fn from(id: &TaskId) -> Self {
+        ConnectorTaskId { connector: id.connector.clone(), task: id.task }
+    }
+}
+
+/// `ConnectorInfo`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorInfo {
+    /// Name.
+    pub name: String,
+    /// Configuration as stored.
+    pub config: BTreeMap<String, String>,
+    /// Task ids.
+    pub tasks: Vec<ConnectorTaskId>,
+    /// `source`, `sink` or `unknown`.
+    #[serde(rename = "type")]
+    pub connector_type: String,
+}
+
+/// The state of a connector or task in `ConnectorStateInfo`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateInfo {
+    /// State name (`RUNNING`...).
+    pub state: String,
+    /// `host:port` of the worker.
+    pub worker_id: String,
+    /// Failure trace, left out when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// A task's state in `ConnectorStateInfo`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskStateInfo {
+    /// Task number.
+    pub id: u32,
+    /// State name.
+    pub state: String,
+    /// Worker.
+    pub worker_id: String,
+    /// Failure trace, left out when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// `ConnectorStateInfo`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorStateInfo {
+    /// Name.
+    pub name: String,
+    /// The connector instance's state.
+    pub connector: StateInfo,
+    /// The tasks' states, sorted by id.
+    pub tasks: Vec<TaskStateInfo>,
+    /// `source`, `sink` or `unknown`.
+    #[serde(rename = "type")]
+    pub connector_type: String,
+}
+
+/// `TaskInfo` (`GET /connectors/{name}/tasks`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    /// Task id.
+    pub id: ConnectorTaskId,
+    /// Task configuration.
+    pub config: BTreeMap<String, String>,
+}
+
+/// The target state asked for at creation (`initial_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialState {
+    /// `RUNNING`.
+    Running,
+    /// `PAUSED`.
+    Paused,
+    /// `STOPPED`.
+    Stopped,
+}
+
+/// Outcome of a config write: whether the connector was created, and its info.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Created {
+    /// True when the connector did not exist.
+    pub created: bool,
+    /// The connector as stored.
+    pub info: ConnectorInfo,
+}
+
+/// A request to the herder, with its reply channel.
+#[derive(Debug)]
+pub enum HerderRequest {
+    /// The Kafka cluster id.
+    ClusterId(oneshot::Sender<HerderResult<String>>),
+    /// Connector names.
+    Connectors(oneshot::Sender<HerderResult<Vec<String>>>),
+    /// `ConnectorInfo` of one connector.
+    ConnectorInfo(String, oneshot::Sender<HerderResult<ConnectorInfo>>),
+    /// Create or replace a connector configuration.
+    PutConnectorConfig {
+        /// Connector name.
+        name: String,
+        /// Full configuration (including `name`).
+        config: BTreeMap<String, String>,
+        /// `false` for `POST /connectors` (409 if it exists).
+        allow_replace: bool,
+        /// Target state at creation.
+        initial_state: Option<InitialState>,
+        /// Reply.
+        reply: oneshot::Sender<HerderResult<Created>>,
+    },
+    /// Delete a connector.
+    DeleteConnector(String, oneshot::Sender<HerderResult<()>>),
+    /// Status of a connector and its tasks.
+    ConnectorStatus(String, oneshot::Sender<HerderResult<ConnectorStateInfo>>),
+    /// Task configurations.
+    TaskConfigs(String, oneshot::Sender<HerderResult<Vec<TaskInfo>>>),
+    /// Pause a connector.
+    Pause(String, oneshot::Sender<HerderResult<()>>),
+    /// Resume a connector.
+    Resume(String, oneshot::Sender<HerderResult<()>>),
+    /// Restart a connector instance.
+    RestartConnector(String, oneshot::Sender<HerderResult<()>>),
+    /// Restart one task.
+    RestartTask(TaskId, oneshot::Sender<HerderResult<()>>),
+}
+
+/// The REST layer's handle on a herder.
+#[derive(Clone, Debug)]
+pub struct HerderHandle {
+    requests: mpsc::Sender<HerderRequest>,
+}
+
+impl HerderHandle {
+    /// A handle sending to `requests`, and the receiving end for the herder.
+    pub fn channel() -> (HerderHandle, mpsc::Receiver<HerderRequest>) {
+        let (tx, rx) = mpsc::channel(256);
+        (HerderHandle { requests: tx }, rx)
+    }
+
+    /// Sends a request built around a fresh reply channel and waits for the answer.
+    pub async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<HerderResult<T>>) -> HerderRequest,
+    ) -> HerderResult<T> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(make(tx)).await.map_err(|_| HerderError::Internal("the herder has stopped".to_string()))?;
+        rx.await.map_err(|_| HerderError::Internal("the herder dropped the request".to_string()))?
+    }
+}
