@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod group;
 pub mod herder;
 pub mod plugins;
 pub mod rest;
