@@ -183,6 +183,15 @@ pub enum HerderRequest {
     RestartConnector(String, oneshot::Sender<HerderResult<()>>),
     /// Restart one task.
     RestartTask(TaskId, oneshot::Sender<HerderResult<()>>),
+    /// Internal (worker to leader): store task configs a connector's owner generated.
+    PutTaskConfigs {
+        /// Connector name.
+        name: String,
+        /// The task configurations, task 0 first.
+        configs: Vec<BTreeMap<String, String>>,
+        /// Reply.
+        reply: oneshot::Sender<HerderResult<()>>,
+    },
 }
 
 /// The REST layer's handle on a herder.

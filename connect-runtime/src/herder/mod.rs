@@ -7,3 +7,34 @@
 pub mod api;
 pub mod standalone;
 pub mod validation;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use connect_api::abi::ConnectorContextApi;
+use connect_api::ConnectError;
+
+use crate::worker::status::{State, StatusBoard, StatusKey};
+
+/// What a connector may ask of the runtime: a task reconfiguration (a flag the herder polls) or a failure.
+pub(crate) struct HostConnectorContext {
+    name: String,
+    reconfigure: Arc<AtomicBool>,
+    status: Arc<StatusBoard>,
+}
+
+impl HostConnectorContext {
+    pub(crate) fn new(name: &str, reconfigure: Arc<AtomicBool>, status: Arc<StatusBoard>) -> Self {
+        HostConnectorContext { name: name.to_string(), reconfigure, status }
+    }
+}
+
+impl ConnectorContextApi for HostConnectorContext {
+    fn request_task_reconfiguration(&self) {
+        self.reconfigure.store(true, Ordering::Release);
+    }
+
+    fn raise_error(&self, error: ConnectError) {
+        self.status.set(StatusKey::Connector(self.name.clone()), State::Failed, Some(error.status_trace()));
+    }
+}

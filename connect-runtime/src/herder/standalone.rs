@@ -7,29 +7,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use connect_api::abi::ConnectorContextApi;
 use connect_api::{ConfigDef, ConnectError};
 
+use super::HostConnectorContext;
 use crate::config::{connector_config_def, ConnectorConfig};
 use crate::plugins::{ConnectorHandle, Plugin};
 use crate::worker::status::{State, StatusBoard, StatusKey, TaskId};
 use crate::worker::{TaskHandle, Worker};
-
-struct HostConnectorContext {
-    name: String,
-    reconfigure: Arc<AtomicBool>,
-    status: Arc<StatusBoard>,
-}
-
-impl ConnectorContextApi for HostConnectorContext {
-    fn request_task_reconfiguration(&self) {
-        self.reconfigure.store(true, Ordering::Release);
-    }
-
-    fn raise_error(&self, error: ConnectError) {
-        self.status.set(StatusKey::Connector(self.name.clone()), State::Failed, Some(error.status_trace()));
-    }
-}
 
 struct RunningConnector {
     config: ConnectorConfig,
@@ -74,11 +58,7 @@ impl StandaloneHerder {
     fn start_instance(&self, running: &mut RunningConnector) -> Result<(), ConnectError> {
         let name = running.config.name.clone();
         let mut instance = running.plugin.new_connector()?;
-        let context = HostConnectorContext {
-            name: name.clone(),
-            reconfigure: running.reconfigure.clone(),
-            status: self.status().clone(),
-        };
+        let context = HostConnectorContext::new(&name, running.reconfigure.clone(), self.status().clone());
         instance.start(context, &running.config.props)?;
         self.status().set(StatusKey::Connector(name), State::Running, None);
         running.instance = Some(instance);

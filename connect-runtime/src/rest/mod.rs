@@ -59,7 +59,7 @@ pub fn router_with_timeout(herder: HerderHandle, timeout: Duration) -> Router {
         .route("/connectors/{name}", get(connector_info).delete(delete_connector))
         .route("/connectors/{name}/config", get(connector_config).put(put_connector_config))
         .route("/connectors/{name}/status", get(connector_status))
-        .route("/connectors/{name}/tasks", get(task_configs))
+        .route("/connectors/{name}/tasks", get(task_configs).post(put_task_configs))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
         .route("/connectors/{name}/pause", put(pause))
@@ -277,6 +277,19 @@ async fn connector_status(State(state): State<AppState>, Path(name): Path<String
 
 async fn task_configs(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, RestError> {
     Ok(Json(state.ask(|r| HerderRequest::TaskConfigs(name, r)).await?).into_response())
+}
+
+/// Internal endpoint: a connector's owner sends the task configs it generated to the leader.
+async fn put_task_configs(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    original: Original,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    let list: Vec<BTreeMap<String, serde_json::Value>> = parse_body(&body)?;
+    let configs = list.into_iter().map(config_strings).collect::<Result<Vec<_>, _>>()?;
+    let result = state.ask(|reply| HerderRequest::PutTaskConfigs { name, configs, reply }).await;
+    Ok(answer(&state, &original, body, result, |()| StatusCode::NO_CONTENT.into_response()).await)
 }
 
 fn task_id(name: String, task: &str) -> Result<TaskId, RestError> {

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -88,16 +89,40 @@ pub struct Status {
     pub worker_id: String,
 }
 
+/// Where statuses go besides the board (the status topic in distributed mode).
+pub trait StatusSink: Send + Sync {
+    /// Records `status` of `key`, written by this worker in group generation `generation`. Must not block long:
+    /// it is called from task threads.
+    fn put(&self, key: &StatusKey, status: &Status, generation: i32);
+}
+
 /// The statuses of everything this worker runs.
 pub struct StatusBoard {
     worker_id: String,
     entries: Mutex<BTreeMap<StatusKey, Status>>,
+    generation: AtomicI32,
+    sink: Option<Arc<dyn StatusSink>>,
 }
 
 impl StatusBoard {
     /// An empty board for worker `worker_id`.
     pub fn new(worker_id: impl Into<String>) -> Self {
-        StatusBoard { worker_id: worker_id.into(), entries: Mutex::new(BTreeMap::new()) }
+        StatusBoard {
+            worker_id: worker_id.into(),
+            entries: Mutex::new(BTreeMap::new()),
+            generation: AtomicI32::new(-1),
+            sink: None,
+        }
+    }
+
+    /// A board that also writes every change to `sink`.
+    pub fn with_sink(worker_id: impl Into<String>, sink: Arc<dyn StatusSink>) -> Self {
+        StatusBoard { sink: Some(sink), ..Self::new(worker_id) }
+    }
+
+    /// The group generation written with statuses from now on.
+    pub fn set_generation(&self, generation: i32) {
+        self.generation.store(generation, Ordering::Release);
     }
 
     /// Records and logs a state change.
@@ -107,6 +132,9 @@ impl StatusBoard {
             _ => tracing::info!("{key} is {state}"),
         }
         let status = Status { state, trace, worker_id: self.worker_id.clone() };
+        if let Some(sink) = &self.sink {
+            sink.put(&key, &status, self.generation.load(Ordering::Acquire));
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if state == State::Destroyed {
             entries.remove(&key);
