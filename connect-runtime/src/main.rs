@@ -23,6 +23,11 @@ enum Command {
         #[arg(required = true)]
         connectors: Vec<PathBuf>,
     },
+    /// Join a group of workers through Kafka; configs, offsets and statuses in Kafka topics; REST API on `listeners`.
+    Distributed {
+        /// The worker configuration (.properties).
+        worker: PathBuf,
+    },
     /// Inspect plugins.
     Plugins {
         #[command(subcommand)]
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
     connect_runtime::cli::init_logging();
     let result = match cli.command {
         Command::Standalone { worker, connectors } => connect_runtime::cli::standalone::run(&worker, &connectors),
+        Command::Distributed { worker } => connect_runtime::cli::distributed::run(&worker),
         Command::Plugins { command: PluginsCommand::List { plugin_path, worker_config, json } } => {
             connect_runtime::cli::plugins::list(plugin_path, worker_config, json)
         }

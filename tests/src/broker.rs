@@ -143,6 +143,13 @@ impl Broker {
         producer.flush(Duration::from_secs(30)).expect("flush");
     }
 
+    /// The number of partitions of `topic` (0 when it does not exist).
+    pub fn partitions(&self, topic: &str) -> usize {
+        let consumer: BaseConsumer = self.client_config().create().expect("consumer");
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+        metadata.topics().first().map(|t| t.partitions().len()).unwrap_or(0)
+    }
+
     /// Reads `topic` from the beginning until `count` records arrived or `timeout` passed.
     pub fn consume(&self, topic: &str, count: usize, timeout: Duration) -> Vec<Consumed> {
         let consumer: BaseConsumer = self

@@ -5,14 +5,26 @@
 //! look at topics, files and logs.
 
 pub mod broker;
+pub mod cluster;
 pub mod process;
 pub mod tools;
 
 pub use broker::Broker;
+pub use cluster::{all_running, task_workers, DistributedWorker, Rest};
 pub use process::ConnectProcess;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// A temporary directory for one test; kept (and its path printed) when `CONNECT_TEST_KEEP` is set.
+pub fn test_dir() -> tempfile::TempDir {
+    let keep = std::env::var_os("CONNECT_TEST_KEEP").is_some();
+    let dir = tempfile::Builder::new().prefix("connect-test-").disable_cleanup(keep).tempdir().expect("temp dir");
+    if keep {
+        eprintln!("test directory kept: {}", dir.path().display());
+    }
+    dir
+}
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics with `what` after `timeout`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {

@@ -12,13 +12,21 @@ const LINES: usize = 100_000;
 fn no_line_is_lost_across_a_crash() {
     let broker = Broker::start();
     broker.create_topic("crash", 1);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
     std::fs::write(&input, "").unwrap();
 
-    let worker = worker_properties(dir.path(), &broker, &plugins, &[("offset.flush.interval.ms", "200")]);
+    // The sink consumer is a static member, so the restarted worker's consumer takes over the killed one's place in
+    // the group at once. tansu 0.6.0 does not reliably recover a group whose dynamic leader was killed (the new
+    // member can be left with an empty assignment); Kafka evicts it after the session timeout and rebalances.
+    let worker = worker_properties(
+        dir.path(),
+        &broker,
+        &plugins,
+        &[("offset.flush.interval.ms", "200"), ("consumer.group.instance.id", "crash-test-sink")],
+    );
     let source = dir.path().join("source.properties");
     write_properties(
         &source,
@@ -71,11 +79,23 @@ fn no_line_is_lost_across_a_crash() {
     let mut second = ConnectProcess::standalone(&worker, &[&source, &sink], &dir.path().join("connect-2.log"));
     writer.join().unwrap();
     let expected: Vec<String> = (0..LINES).map(|i| format!("record {i:06}")).collect();
-    wait_for("every line in the sink after the restart", Duration::from_secs(120), || {
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
         let lines = read_lines(&output);
         let seen: std::collections::HashSet<&String> = lines.iter().collect();
-        expected.iter().all(|l| seen.contains(l)).then_some(())
-    });
+        let missing: Vec<&String> = expected.iter().filter(|l| !seen.contains(l)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} lines missing from the sink after the restart (first: {}); {} lines written",
+            missing.len(),
+            missing[0],
+            lines.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(second.terminate(Duration::from_secs(30)).success(), "{}", second.output());
     let lines = read_lines(&output);
     eprintln!(

@@ -68,7 +68,7 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
 
 /// Fails fast, naming `bootstrap.servers`, when the Kafka cluster cannot be reached within
 /// `default.api.timeout.ms`.
-fn check_cluster(config: &WorkerConfig) -> anyhow::Result<()> {
+pub(crate) fn check_cluster(config: &WorkerConfig) -> anyhow::Result<()> {
     let probe: BaseConsumer = kafka::probe_config(config)
         .create()
         .map_err(|e| anyhow!("{}: invalid client settings: {e}", config.file.display()))?;

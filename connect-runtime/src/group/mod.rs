@@ -4,4 +4,5 @@
 //! Nothing here does I/O or talks to the coordinator; the distributed herder drives JoinGroup/SyncGroup and calls in.
 
 pub mod assignor;
+pub mod client;
 pub mod protocol;

@@ -5,6 +5,7 @@
 //! ([`validation`]).
 
 pub mod api;
+pub mod distributed;
 pub mod standalone;
 pub mod validation;
 

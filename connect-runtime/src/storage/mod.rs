@@ -1,10 +1,12 @@
-//! Where the worker keeps state: source offsets (a file in standalone mode; Kafka topics in distributed mode).
+//! Where the worker keeps state: source offsets (a file in standalone mode), and in distributed mode the config,
+//! offsets and status topics ([`kafka`]).
 //!
 //! Offsets are stored in Kafka Connect's format: key `["<connector>",{<source partition>}]`, value
 //! `{<source offset>}`, both JSON. Lookups match on the parsed key (the partition map with sorted keys), never on
 //! raw bytes, so offsets written by other workers with a different key order are found.
 
 mod file;
+pub mod kafka;
 mod offsets;
 
 pub use file::FileOffsetStore;
@@ -20,6 +22,14 @@ pub enum StorageError {
     File {
         /// The file.
         path: std::path::PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// Reading or writing an internal Kafka topic failed.
+    #[error("topic {topic}: {message}")]
+    Kafka {
+        /// The topic.
+        topic: String,
         /// What failed.
         message: String,
     },

@@ -113,6 +113,24 @@ pub struct IncrementalCooperativeAssignor {
     /// The generation of this worker's last completed join (see [`Assignor::join_completed`]).
     last_completed_generation: i32,
     leader_state: Option<LeaderState>,
+    /// What each member runs once the previous round is applied, and that round's stamp (generation + 1).
+    round_members: BTreeMap<String, Items>,
+    round_stamp: i32,
+}
+
+/// The round stamp connect-rs workers report: in the allocation of their metadata, the `delay` field holds minus
+/// (the generation of the last assignment they applied, plus one). Java's leader reads only the connectors and tasks
+/// of a member's allocation; Java members echo their last delay there, which is never negative, so it reads as 0
+/// (no stamp).
+///
+/// A leader needs it on brokers whose JoinGroup answers the leader before the other members rejoined (tansu 0.6.0
+/// does; Kafka waits for every member): a member that has not applied the previous round yet reports stale work.
+pub fn allocation_stamp(allocation: &Assignment) -> i32 {
+    if allocation.delay_ms < 0 {
+        allocation.delay_ms.checked_neg().unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 impl IncrementalCooperativeAssignor {
@@ -136,6 +154,8 @@ impl IncrementalCooperativeAssignor {
             successive_revoking_rebalances: 0,
             last_completed_generation: -1,
             leader_state: None,
+            round_members: BTreeMap::new(),
+            round_stamp: 0,
         }
     }
 
@@ -377,9 +397,29 @@ impl Assignor for IncrementalCooperativeAssignor {
             Ok(offset) => offset,
             Err(max) => return config_mismatch(version, leader_id, leader_url, max, &members),
         };
-        let reported: BTreeMap<String, Items> = members
+        let actual: BTreeMap<String, Items> = members
             .iter()
             .map(|(id, md)| (id.to_string(), md.allocation.as_ref().map(Items::of_allocation).unwrap_or_default()))
+            .collect();
+        // A member whose stamp shows it has not applied the previous round yet is taken to run what that round
+        // gave it; it then receives its complete set (see below), so it converges whichever round it applied.
+        let stale: BTreeSet<String> = members
+            .iter()
+            .filter(|(id, md)| {
+                let stamp = md.allocation.as_ref().map(allocation_stamp).unwrap_or(0);
+                stamp > 0 && stamp < self.round_stamp && self.round_members.contains_key(**id)
+            })
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let reported: BTreeMap<String, Items> = actual
+            .iter()
+            .map(|(id, items)| {
+                let items = match self.round_members.get(id) {
+                    Some(believed) if stale.contains(id) => believed.clone(),
+                    _ => items.clone(),
+                };
+                (id.clone(), items)
+            })
             .collect();
 
         let result = self.perform(snapshot, generation, &reported, now);
@@ -390,7 +430,7 @@ impl Assignor for IncrementalCooperativeAssignor {
             result.all_assigned.iter().flat_map(|(w, items)| items.tasks.iter().map(move |t| (t, w))),
         ));
 
-        members
+        let assignments = members
             .keys()
             .map(|id| {
                 let mut assignment = Assignment::empty(version, leader_id, leader_url, offset);
@@ -402,10 +442,27 @@ impl Assignor for IncrementalCooperativeAssignor {
                     assignment.revoked_connectors = revoked.connectors.iter().cloned().collect();
                     assignment.revoked_tasks = revoked.tasks.iter().cloned().collect();
                 }
+                if stale.contains(*id) {
+                    // Everything it must run, and the revocation of anything else it may run: what it reported
+                    // and what the previous round gave it.
+                    let intended = result.all_assigned.get(*id).cloned().unwrap_or_default();
+                    let mut possible = actual.get(*id).cloned().unwrap_or_default();
+                    if let Some(believed) = self.round_members.get(*id) {
+                        possible.extend(believed);
+                    }
+                    let revoke = possible.minus(&intended);
+                    assignment.connectors = intended.connectors.iter().cloned().collect();
+                    assignment.tasks = intended.tasks.iter().cloned().collect();
+                    assignment.revoked_connectors = revoke.connectors.iter().cloned().collect();
+                    assignment.revoked_tasks = revoke.tasks.iter().cloned().collect();
+                }
                 assignment.delay_ms = self.delay_ms;
                 (id.to_string(), assignment)
             })
-            .collect()
+            .collect();
+        self.round_members = result.all_assigned;
+        self.round_stamp = generation.saturating_add(1);
+        assignments
     }
 
     fn join_completed(&mut self, generation: i32) {
@@ -1588,5 +1645,39 @@ mod tests {
             IncrementalCooperativeAssignor::new(ConnectProtocol::Compatible, Duration::MAX).max_delay_ms,
             i32::MAX
         );
+    }
+
+    #[test]
+    fn a_member_that_missed_the_previous_round_gets_its_complete_set() {
+        let snapshot = ClusterSnapshot { config_offset: 5, connectors: BTreeMap::from([("c".to_string(), 4)]) };
+        let member = |id: &str, allocation: Option<Assignment>| Member {
+            member_id: id.to_string(),
+            metadata: WorkerMetadata { url: format!("http://{id}:8083/"), config_offset: 5, allocation },
+        };
+        let reported = |a: &Assignment, stamp: i32| {
+            let mut allocation = Assignment::empty(2, "a", "http://a:8083/", 5);
+            allocation.connectors = a.connectors.clone();
+            allocation.tasks = a.tasks.clone();
+            allocation.delay_ms = -stamp;
+            allocation
+        };
+        let mut assignor = IncrementalCooperativeAssignor::new(ConnectProtocol::Sessioned, DEFAULT_MAX_DELAY);
+        let now = Instant::now();
+        let first = assignor.assign("a", "http://a:8083/", 1, &snapshot, &[member("a", None), member("b", None)], now);
+        assignor.join_completed(1);
+        assert!(!first["b"].tasks.is_empty());
+
+        // "a" applied round 1 (stamp 2); "b" still reports what it ran before it (stamp 1: generation 0).
+        let stale_b = Assignment::empty(2, "a", "http://a:8083/", 5);
+        let members = [member("a", Some(reported(&first["a"], 2))), member("b", Some(reported(&stale_b, 1)))];
+        let second = assignor.assign("a", "http://a:8083/", 2, &snapshot, &members, now);
+        // Nothing of b's moves to a (it was not lost), and b is told everything it must run.
+        assert!(second["a"].tasks.is_empty() && second["a"].connectors.is_empty(), "{second:?}");
+        assert_eq!(second["b"].tasks, first["b"].tasks);
+        assert_eq!(second["b"].connectors, first["b"].connectors);
+
+        // A Java member echoing a delay (never negative) is trusted as it reports: no stamp.
+        assert_eq!(allocation_stamp(&Assignment { delay_ms: 3000, ..stale_b.clone() }), 0);
+        assert_eq!(allocation_stamp(&Assignment { delay_ms: i32::MIN, ..stale_b }), 0);
     }
 }

@@ -1,6 +1,6 @@
-//! A source connector that generates `records` string values of `value.size` bytes each (then idles), in
-//! batches of `batch.size`, resuming after the last committed sequence number. Used by the benchmark and by
-//! tests that need a known stream of records.
+//! A source connector whose tasks (one per `tasks.max`, each its own source partition) generate `records` string
+//! values of `value.size` bytes each (then idle), in batches of `batch.size`, resuming after the last committed
+//! sequence number. Used by the benchmark and by tests that need a known stream of records.
 
 use connect_api::*;
 
@@ -30,8 +30,15 @@ impl Connector for Generator {
         self.config = config.clone();
         Ok(())
     }
-    fn task_configs(&mut self, _max: usize) -> Result<Vec<Config>> {
-        Ok(vec![self.config.clone()])
+    fn task_configs(&mut self, max: usize) -> Result<Vec<Config>> {
+        // One task per `tasks.max`, each with its own source partition.
+        Ok((0..max.max(1))
+            .map(|i| {
+                let mut config = self.config.clone();
+                config.insert("task.index".into(), i.to_string());
+                config
+            })
+            .collect())
     }
     fn stop(&mut self) -> Result<()> {
         Ok(())
@@ -61,7 +68,8 @@ impl SourceTask for GeneratorTask {
         self.total = parsed.long("records")?;
         self.batch = parsed.int("batch.size")?.max(1) as usize;
         self.body = "x".repeat(parsed.int("value.size")?.max(0) as usize);
-        self.partition = SourceMap::new().with("generator", "0");
+        let index = config.get("task.index").map(String::as_str).unwrap_or("0");
+        self.partition = SourceMap::new().with("generator", index);
         self.schema = Some(Schema::string());
         self.next = ctx.offset(&self.partition).and_then(|o| o.get("next")?.as_i64()).unwrap_or(0);
         Ok(())

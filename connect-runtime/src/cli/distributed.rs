@@ -1,0 +1,139 @@
+//! `connect distributed worker.properties`: a worker that joins the group `group.id` through the Kafka group
+//! coordinator, keeps configs, offsets and statuses in Kafka topics, serves the REST API on `listeners`, and runs
+//! what the group assigns it, until SIGINT or SIGTERM; then it stops its work, commits offsets and leaves the group.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::config::{parse_listener, DistributedConfig, TopicSettings, WorkerConfig};
+use crate::herder::api::HerderHandle;
+use crate::herder::distributed::{DistributedHerder, DistributedParts};
+use crate::plugins::PluginRegistry;
+use crate::storage::kafka::{
+    ensure_topics, internal_client_config, topic_settings, KafkaConfigStore, KafkaOffsetStore, KafkaStatusStore,
+    KafkaStoreConfig, TopicSpec,
+};
+use crate::storage::OffsetStore;
+use crate::worker::status::{StatusBoard, StatusSink};
+use crate::worker::{kafka, Worker};
+
+/// Runs the distributed worker.
+pub fn run(worker_file: &Path) -> anyhow::Result<()> {
+    let worker_config = WorkerConfig::load(worker_file)?;
+    let config = Arc::new(DistributedConfig::from_worker(worker_config)?);
+    let file = worker_file.display().to_string();
+
+    let cluster_id = cluster_id(&config.worker)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("connect-io")
+        .enable_all()
+        .build()
+        .context("starting the I/O runtime")?;
+
+    // Bind the REST listeners first: a port in use is a configuration error, reported before anything is written.
+    let mut listeners = Vec::new();
+    for listener in &config.listeners {
+        let (_, host, port) = parse_listener(listener).map_err(|m| anyhow!("{file}: listeners: {m}"))?;
+        let host = if host.is_empty() { "0.0.0.0".to_string() } else { host };
+        let bound = runtime
+            .block_on(tokio::net::TcpListener::bind((host.as_str(), port)))
+            .map_err(|e| anyhow!("{file}: listeners: cannot listen on {listener}: {e}"))?;
+        listeners.push(bound);
+    }
+
+    let client = internal_client_config(&config.worker);
+    let spec = |topic: &TopicSettings, prefix: &str| TopicSpec {
+        name: topic.name.clone(),
+        partitions: topic.partitions,
+        replication_factor: topic.replication_factor,
+        settings: topic_settings(&config.worker.props, prefix),
+    };
+    let topics = [
+        spec(&config.config_topic, "config.storage."),
+        spec(&config.offset_topic, "offset.storage."),
+        spec(&config.status_topic, "status.storage."),
+    ];
+    runtime
+        .block_on(ensure_topics(&client, &topics, config.worker.api_timeout))
+        .map_err(|e| anyhow!("{file}: cannot create or check the internal topics: {e}"))?;
+
+    let client_id_base = format!("connect-{}", config.worker_id());
+    let store = |topic: &TopicSettings| {
+        let mut store = KafkaStoreConfig::new(client.clone(), client_id_base.clone(), topic.name.clone());
+        store.timeout = config.worker.api_timeout;
+        store
+    };
+    let configs = Arc::new(
+        KafkaConfigStore::open(&store(&config.config_topic))
+            .map_err(|e| anyhow!("{file}: config.storage.topic: {e}"))?,
+    );
+    let offsets = Arc::new(
+        KafkaOffsetStore::open(&store(&config.offset_topic))
+            .map_err(|e| anyhow!("{file}: offset.storage.topic: {e}"))?,
+    );
+    let statuses = Arc::new(
+        KafkaStatusStore::open(&store(&config.status_topic))
+            .map_err(|e| anyhow!("{file}: status.storage.topic: {e}"))?,
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing the signal handlers")?;
+    }
+
+    let status_sink: Arc<dyn StatusSink> = statuses.clone();
+    let board = Arc::new(StatusBoard::with_sink(config.worker_id(), status_sink));
+    let offset_store: Arc<dyn OffsetStore> = offsets.clone();
+    let worker = Worker::new(Arc::new(config.worker.clone()), offset_store, board);
+    let registry = Arc::new(PluginRegistry::new(config.worker.plugin_path.clone()));
+
+    let (handle, requests) = HerderHandle::channel();
+    for listener in listeners {
+        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let handle = handle.clone();
+        tracing::info!("REST API listening on {local}");
+        runtime.spawn(async move {
+            if let Err(err) = crate::rest::serve(listener, handle).await {
+                tracing::error!("the REST listener on {local} failed: {err}");
+            }
+        });
+    }
+
+    let herder = DistributedHerder::new(DistributedParts {
+        config: config.clone(),
+        runtime: runtime.handle().clone(),
+        registry,
+        worker,
+        configs,
+        offsets,
+        statuses: statuses.clone(),
+        requests,
+        cluster_id,
+    })
+    .map_err(|e| anyhow!("{file}: {e}"))?;
+    herder.run(stop);
+    if let Err(err) = statuses.flush(config.worker.offset_flush_timeout) {
+        tracing::warn!("cannot flush the last status records: {err}");
+    }
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    tracing::info!("distributed worker stopped");
+    Ok(())
+}
+
+/// The Kafka cluster id, failing fast (naming `bootstrap.servers`) when the cluster cannot be reached within
+/// `default.api.timeout.ms`.
+fn cluster_id(config: &WorkerConfig) -> anyhow::Result<String> {
+    super::standalone::check_cluster(config)?;
+    let probe: BaseConsumer = kafka::probe_config(config)
+        .create()
+        .map_err(|e| anyhow!("{}: invalid client settings: {e}", config.file.display()))?;
+    Ok(probe.client().fetch_cluster_id(config.api_timeout).unwrap_or_else(|| {
+        tracing::warn!("the Kafka cluster did not report a cluster id");
+        String::new()
+    }))
+}

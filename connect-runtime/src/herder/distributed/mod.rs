@@ -1,0 +1,194 @@
+//! The distributed herder (Kafka Connect's `DistributedHerder`): one loop per worker that keeps the config
+//! snapshot current, takes part in the group's rebalances, runs exactly what this worker is assigned, and serves
+//! the REST API's requests.
+//!
+//! The loop runs on its own thread; async pieces (the group member, internal HTTP calls) are driven with the
+//! runtime's `block_on`, so heartbeats (on the runtime's workers) go on while the loop starts or stops work. Only
+//! the leader writes connector and task configs; a follower forwards. Work is never started from a config
+//! snapshot older than the assignment's config offset, and all work stops when the coordinator is lost.
+
+mod membership;
+mod requests;
+mod work;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::config::DistributedConfig;
+use crate::group::assignor::Assignor;
+use crate::group::client::GroupMember;
+use crate::group::protocol::ConnectProtocol;
+use crate::herder::api::HerderRequest;
+use crate::plugins::PluginRegistry;
+use crate::storage::kafka::{ClusterConfigState, KafkaConfigStore, KafkaOffsetStore, KafkaStatusStore};
+use crate::worker::status::TaskId;
+use crate::worker::{TaskHandle, Worker};
+use work::RunningConnector;
+
+/// How long one loop iteration waits for a request or a group event before looking at the config topic again.
+const TICK: Duration = Duration::from_millis(250);
+/// How long a routine read of the config topic may take.
+const CONFIG_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The pause before retrying a failed join.
+const JOIN_BACKOFF: Duration = Duration::from_millis(500);
+
+/// The membership this worker holds after its last successful join.
+#[derive(Clone, Debug)]
+struct Joined {
+    member_id: String,
+    leader_id: String,
+    leader_url: String,
+}
+
+impl Joined {
+    fn is_leader(&self) -> bool {
+        self.member_id == self.leader_id
+    }
+}
+
+/// What this worker has been assigned (and runs, unless it failed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Allocation {
+    connectors: BTreeSet<String>,
+    tasks: BTreeSet<TaskId>,
+}
+
+/// Everything the distributed herder needs, built by the `connect distributed` command.
+pub struct DistributedParts {
+    /// The worker configuration.
+    pub config: Arc<DistributedConfig>,
+    /// The tokio runtime the group member and HTTP calls run on.
+    pub runtime: tokio::runtime::Handle,
+    /// The plugins.
+    pub registry: Arc<PluginRegistry>,
+    /// Runs the tasks.
+    pub worker: Worker,
+    /// The config topic.
+    pub configs: Arc<KafkaConfigStore>,
+    /// The offsets topic (source offsets of the tasks).
+    pub offsets: Arc<KafkaOffsetStore>,
+    /// The status topic.
+    pub statuses: Arc<KafkaStatusStore>,
+    /// REST requests to serve.
+    pub requests: mpsc::Receiver<HerderRequest>,
+    /// The Kafka cluster id.
+    pub cluster_id: String,
+}
+
+/// The herder of one distributed worker.
+pub struct DistributedHerder {
+    config: Arc<DistributedConfig>,
+    runtime: tokio::runtime::Handle,
+    registry: Arc<PluginRegistry>,
+    worker: Worker,
+    configs: Arc<KafkaConfigStore>,
+    offsets: Arc<KafkaOffsetStore>,
+    statuses: Arc<KafkaStatusStore>,
+    requests: mpsc::Receiver<HerderRequest>,
+    cluster_id: String,
+    http: reqwest::Client,
+
+    member: GroupMember,
+    mode: ConnectProtocol,
+    assignor: Option<Box<dyn Assignor>>,
+    snapshot: ClusterConfigState,
+    joined: Option<Joined>,
+    rejoin_requested: bool,
+    /// The generation of the last assignment applied, plus one; sent in this worker's metadata (0: none yet).
+    applied_stamp: i32,
+    scheduled_rebalance: Option<Instant>,
+    /// Set while the coordinator is unreachable: no work runs then.
+    coordinator_lost: bool,
+
+    allocation: Allocation,
+    connectors: BTreeMap<String, RunningConnector>,
+    tasks: BTreeMap<TaskId, TaskHandle>,
+    /// Connectors whose task configs must be generated again.
+    reconfigure: BTreeSet<String>,
+}
+
+impl DistributedHerder {
+    /// A herder that has not joined its group yet.
+    pub fn new(parts: DistributedParts) -> Result<Self, String> {
+        let DistributedParts { config, runtime, registry, worker, configs, offsets, statuses, requests, cluster_id } =
+            parts;
+        let mode = ConnectProtocol::from_config(&config.connect_protocol).map_err(|e| e.to_string())?;
+        let member = GroupMember::new(membership::group_config(&config));
+        let snapshot = configs.snapshot();
+        Ok(DistributedHerder {
+            config,
+            runtime,
+            registry,
+            worker,
+            configs,
+            offsets,
+            statuses,
+            requests,
+            cluster_id,
+            http: reqwest::Client::builder()
+                .timeout(crate::rest::REQUEST_TIMEOUT)
+                .build()
+                .unwrap_or_else(|_| reqwest::Client::new()),
+            member,
+            mode,
+            assignor: None,
+            snapshot,
+            joined: None,
+            rejoin_requested: true,
+            applied_stamp: 0,
+            scheduled_rebalance: None,
+            coordinator_lost: false,
+            allocation: Allocation::default(),
+            connectors: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            reconfigure: BTreeSet::new(),
+        })
+    }
+
+    /// Runs until `stop` is set, then stops all work and leaves the group.
+    pub fn run(mut self, stop: Arc<AtomicBool>) {
+        tracing::info!(
+            "distributed worker {} joining group {} (protocol {})",
+            self.config.advertised_url,
+            self.config.group_id,
+            self.mode
+        );
+        while !stop.load(Ordering::Acquire) {
+            self.tick();
+        }
+        tracing::info!("stopping: tasks commit their offsets, then the worker leaves the group");
+        self.stop_all_work();
+        let runtime = self.runtime.clone();
+        runtime.block_on(self.member.leave());
+    }
+
+    fn tick(&mut self) {
+        self.refresh_configs(CONFIG_READ_TIMEOUT);
+        if self.coordinator_lost {
+            // Nothing runs until the coordinator answers again (the heartbeat task reports it).
+        } else if self.needs_rebalance() {
+            self.rebalance();
+        }
+        self.reconfigure_connectors();
+        self.wait_for_events(TICK);
+    }
+
+    fn needs_rebalance(&self) -> bool {
+        self.joined.is_none()
+            || self.rejoin_requested
+            || self.member.needs_rejoin()
+            || self.scheduled_rebalance.is_some_and(|at| Instant::now() >= at)
+    }
+
+    fn is_leader(&self) -> bool {
+        self.joined.as_ref().is_some_and(Joined::is_leader)
+    }
+
+    fn leader_url(&self) -> Option<String> {
+        self.joined.as_ref().map(|j| j.leader_url.clone()).filter(|u| !u.is_empty())
+    }
+}
