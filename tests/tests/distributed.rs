@@ -56,6 +56,23 @@ fn owners(statuses: &BTreeMap<String, Value>) -> BTreeSet<String> {
     owners
 }
 
+/// `n` workers of `group`, each joined.
+fn start_cluster(
+    n: usize,
+    dir: &Path,
+    broker: &Broker,
+    plugins: &Path,
+    group: &str,
+    extra: &[(&str, &str)],
+) -> Vec<DistributedWorker> {
+    let mut workers: Vec<DistributedWorker> =
+        (0..n).map(|_| DistributedWorker::start(dir, broker, plugins, group, extra)).collect();
+    for worker in &mut workers {
+        worker.wait_joined(JOIN);
+    }
+    workers
+}
+
 fn dump_logs(workers: &[&DistributedWorker]) -> String {
     workers.iter().map(|w| format!("==== worker {} ====\n{}", w.id(), w.process.output())).collect()
 }
@@ -67,11 +84,7 @@ fn three_workers_share_connectors_and_take_over_from_a_killed_one() {
     broker.create_topic("lines-b", 1);
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
-    let mut workers: Vec<DistributedWorker> =
-        (0..3).map(|_| DistributedWorker::start(dir.path(), &broker, &plugins, "three", &[])).collect();
-    for worker in &mut workers {
-        worker.wait_joined(JOIN);
-    }
+    let mut workers = start_cluster(3, dir.path(), &broker, &plugins, "three", &[]);
 
     // The internal topics exist with Kafka Connect's default partition counts.
     for (topic, partitions) in [("three-configs", 1), ("three-offsets", 25), ("three-status", 5)] {
@@ -146,11 +159,7 @@ fn a_fourth_worker_gets_tasks_and_nothing_else_restarts() {
     broker.create_topic("generated", 3);
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["test_plugin_generator"]);
-    let mut workers: Vec<DistributedWorker> =
-        (0..3).map(|_| DistributedWorker::start(dir.path(), &broker, &plugins, "four", &[])).collect();
-    for worker in &mut workers {
-        worker.wait_joined(JOIN);
-    }
+    let workers = start_cluster(3, dir.path(), &broker, &plugins, "four", &[]);
     let rest = workers[0].rest.clone();
     rest.create_connector(
         "gen",
@@ -198,11 +207,7 @@ fn a_full_cluster_restart_resumes_from_committed_offsets() {
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
     let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
     let mut expected = write_lines(&input, 0, 500);
-    let mut workers: Vec<DistributedWorker> =
-        (0..2).map(|_| DistributedWorker::start(dir.path(), &broker, &plugins, "restart", &[])).collect();
-    for worker in &mut workers {
-        worker.wait_joined(JOIN);
-    }
+    let mut workers = start_cluster(2, dir.path(), &broker, &plugins, "restart", &[]);
     let rest = workers[1].rest.clone();
     rest.create_connector("source", file_source(&input, "restart"));
     rest.create_connector("sink", file_sink(&output, "restart"));
@@ -241,11 +246,7 @@ fn eager_workers_form_a_group_and_a_sessioned_worker_downgrades_to_eager() {
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["test_plugin_generator"]);
     let eager = [("connect.protocol", "eager")];
-    let mut workers: Vec<DistributedWorker> =
-        (0..2).map(|_| DistributedWorker::start(dir.path(), &broker, &plugins, "eager", &eager)).collect();
-    for worker in &mut workers {
-        worker.wait_joined(JOIN);
-    }
+    let workers = start_cluster(2, dir.path(), &broker, &plugins, "eager", &eager);
     let rest = workers[0].rest.clone();
     rest.create_connector(
         "gen",

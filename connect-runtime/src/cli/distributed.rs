@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 
 use crate::config::{parse_listener, DistributedConfig, TopicSettings, WorkerConfig};
 use crate::herder::api::HerderHandle;
@@ -19,7 +19,7 @@ use crate::storage::kafka::{
 };
 use crate::storage::OffsetStore;
 use crate::worker::status::{StatusBoard, StatusSink};
-use crate::worker::{kafka, Worker};
+use crate::worker::Worker;
 
 /// Runs the distributed worker.
 pub fn run(worker_file: &Path) -> anyhow::Result<()> {
@@ -128,10 +128,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
 /// The Kafka cluster id, failing fast (naming `bootstrap.servers`) when the cluster cannot be reached within
 /// `default.api.timeout.ms`.
 fn cluster_id(config: &WorkerConfig) -> anyhow::Result<String> {
-    super::standalone::check_cluster(config)?;
-    let probe: BaseConsumer = kafka::probe_config(config)
-        .create()
-        .map_err(|e| anyhow!("{}: invalid client settings: {e}", config.file.display()))?;
+    let probe = super::standalone::check_cluster(config)?;
     Ok(probe.client().fetch_cluster_id(config.api_timeout).unwrap_or_else(|| {
         tracing::warn!("the Kafka cluster did not report a cluster id");
         String::new()

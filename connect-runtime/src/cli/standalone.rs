@@ -67,8 +67,8 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
 }
 
 /// Fails fast, naming `bootstrap.servers`, when the Kafka cluster cannot be reached within
-/// `default.api.timeout.ms`.
-pub(crate) fn check_cluster(config: &WorkerConfig) -> anyhow::Result<()> {
+/// `default.api.timeout.ms`; returns the probe client, still connected, for further questions.
+pub(crate) fn check_cluster(config: &WorkerConfig) -> anyhow::Result<BaseConsumer> {
     let probe: BaseConsumer = kafka::probe_config(config)
         .create()
         .map_err(|e| anyhow!("{}: invalid client settings: {e}", config.file.display()))?;
@@ -80,5 +80,5 @@ pub(crate) fn check_cluster(config: &WorkerConfig) -> anyhow::Result<()> {
             config.api_timeout.as_millis()
         )
     })?;
-    Ok(())
+    Ok(probe)
 }

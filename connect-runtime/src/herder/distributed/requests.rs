@@ -44,9 +44,11 @@ impl DistributedHerder {
             HerderRequest::TaskConfigs(name, reply) => {
                 let result = if self.snapshot.connector_configs.contains_key(&name) {
                     Ok(self
+                        .snapshot
                         .task_configs_of(&name)
                         .into_iter()
-                        .map(|(task, config)| TaskInfo {
+                        .zip(0..)
+                        .map(|(config, task)| TaskInfo {
                             id: ConnectorTaskId { connector: name.clone(), task },
                             config,
                         })

@@ -4,7 +4,7 @@
 //! Only the connector's owner generates its task configs; only the leader writes them (a follower posts them to
 //! the leader's internal endpoint). A task is only started from the config snapshot the assignment was made on.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -307,15 +307,5 @@ impl DistributedHerder {
     pub(super) fn restart_task_here(&mut self, id: &TaskId) {
         self.stop_task(id);
         self.start_task(id);
-    }
-
-    /// The task configs of every connector, for REST.
-    pub(super) fn task_configs_of(&self, name: &str) -> BTreeMap<u32, Config> {
-        self.snapshot
-            .task_configs
-            .iter()
-            .filter(|(id, _)| id.connector == name)
-            .map(|(id, config)| (id.task, config.clone()))
-            .collect()
     }
 }
