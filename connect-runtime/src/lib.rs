@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod group;
 pub mod herder;
+pub mod logging;
 pub mod plugins;
 pub mod rest;
 pub mod storage;

@@ -79,6 +79,31 @@ impl Rest {
         self.send(request).unwrap_or_else(|e| panic!("PUT {path}: {e}"))
     }
 
+    /// `PATCH path` with a JSON body.
+    pub fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(self.client.patch(format!("{}{path}", self.base)).json(body))
+            .unwrap_or_else(|e| panic!("PATCH {path}: {e}"))
+    }
+
+    /// `method path` with a raw body sent as JSON (for malformed bodies).
+    pub fn raw(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        self.send(request).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// `GET path` as text (for `/metrics`).
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        let response =
+            self.client.get(format!("{}{path}", self.base)).send().unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().unwrap_or_default())
+    }
+
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> (u16, Value) {
         self.send(self.client.delete(format!("{}{path}", self.base))).unwrap_or_else(|e| panic!("DELETE {path}: {e}"))

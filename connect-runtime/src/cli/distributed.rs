@@ -87,18 +87,19 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     }
 
     let status_sink: Arc<dyn StatusSink> = statuses.clone();
-    let board = Arc::new(StatusBoard::with_sink(config.worker_id(), status_sink));
+    let board = Arc::new(StatusBoard::with_sink(config.worker_id(), status_sink).track_topics(config.topic_tracking));
     let offset_store: Arc<dyn OffsetStore> = offsets.clone();
     let worker = Worker::new(Arc::new(config.worker.clone()), offset_store, board);
     let registry = Arc::new(PluginRegistry::new(config.worker.plugin_path.clone()));
 
     let (handle, requests) = HerderHandle::channel();
+    let rest = crate::rest::RestContext::new(handle.clone(), registry.clone());
     for listener in listeners {
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let handle = handle.clone();
+        let rest = rest.clone();
         tracing::info!("REST API listening on {local}");
         runtime.spawn(async move {
-            if let Err(err) = crate::rest::serve(listener, handle).await {
+            if let Err(err) = crate::rest::serve(listener, rest).await {
                 tracing::error!("the REST listener on {local} failed: {err}");
             }
         });
@@ -114,6 +115,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
         statuses: statuses.clone(),
         requests,
         cluster_id,
+        ready: handle.readiness(),
     })
     .map_err(|e| anyhow!("{file}: {e}"))?;
     herder.run(stop);

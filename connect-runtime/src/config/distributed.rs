@@ -75,6 +75,10 @@ pub struct DistributedConfig {
     pub listeners: Vec<String>,
     /// The REST URL other workers use to reach this one (`http://host:port/`).
     pub advertised_url: String,
+    /// `topic.tracking.enable`: record the topics each connector uses (KIP-558).
+    pub topic_tracking: bool,
+    /// `topic.tracking.allow.reset`: allow `PUT /connectors/{name}/topics/reset`.
+    pub topic_tracking_allow_reset: bool,
 }
 
 fn def() -> ConfigDef {
@@ -118,6 +122,8 @@ fn def() -> ConfigDef {
         .define(ConfigKey::new("rest.advertised.host.name", ConfigType::String).optional())
         .define(ConfigKey::new("rest.advertised.port", ConfigType::Int).optional())
         .define(ConfigKey::new("rest.advertised.listener", ConfigType::String).optional())
+        .define(ConfigKey::new("topic.tracking.enable", ConfigType::Boolean).default_value("true"))
+        .define(ConfigKey::new("topic.tracking.allow.reset", ConfigType::Boolean).default_value("true"))
 }
 
 /// `(scheme, host, port)` of a listener such as `http://:8083` or `http://127.0.0.1:8083`.
@@ -201,6 +207,8 @@ impl DistributedConfig {
             worker_unsync_backoff: ms("worker.unsync.backoff.ms"),
             listeners,
             advertised_url: format!("{scheme}://{advertised_host}:{advertised_port}/"),
+            topic_tracking: parsed.boolean("topic.tracking.enable").unwrap_or(true),
+            topic_tracking_allow_reset: parsed.boolean("topic.tracking.allow.reset").unwrap_or(true),
             worker,
         })
     }

@@ -5,6 +5,7 @@
 
 mod connector;
 mod distributed;
+pub mod providers;
 mod worker;
 
 use std::collections::BTreeMap;

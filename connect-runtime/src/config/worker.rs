@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
 
+use super::providers::ConfigProviders;
 use super::{read_properties, with_prefix, ConfigError};
 
 /// The default converter when none is configured, as Strimzi's default (Kafka's own sample sets it too).
@@ -61,6 +62,8 @@ pub struct WorkerConfig {
     pub producer: BTreeMap<String, String>,
     /// `consumer.*` settings for sink task consumers.
     pub consumer: BTreeMap<String, String>,
+    /// `config.providers`: resolve `${provider:path:key}` placeholders when connectors and tasks start.
+    pub config_providers: ConfigProviders,
 }
 
 fn worker_config_def() -> ConfigDef {
@@ -174,6 +177,7 @@ impl WorkerConfig {
                 .collect(),
             producer: with_prefix(&props, "producer."),
             consumer: with_prefix(&props, "consumer."),
+            config_providers: ConfigProviders::from_worker(file, &props)?,
             props,
         })
     }

@@ -4,6 +4,8 @@
 //! herder thread; the REST layer never touches cluster state itself.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -31,6 +33,12 @@ pub enum HerderError {
         /// The leader's REST URL.
         leader_url: Option<String>,
     },
+    /// 403, e.g. topic tracking is disabled.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 503: the worker is still starting.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500.
     #[error("{0}")]
     Internal(String),
@@ -138,6 +146,22 @@ pub enum InitialState {
     Stopped,
 }
 
+/// One partition's offset in `GET/PATCH /connectors/{name}/offsets`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorOffset {
+    /// The source partition, or `{"kafka_topic":..,"kafka_partition":..}` for sink connectors.
+    pub partition: serde_json::Map<String, serde_json::Value>,
+    /// The offset (`{"kafka_offset":..}` for sink connectors); `null` in a PATCH resets the partition.
+    pub offset: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `ConnectorOffsets`: `{"offsets":[...]}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorOffsets {
+    /// The partitions and their offsets.
+    pub offsets: Vec<ConnectorOffset>,
+}
+
 /// Outcome of a config write: whether the connector was created, and its info.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Created {
@@ -179,8 +203,56 @@ pub enum HerderRequest {
     Pause(String, oneshot::Sender<HerderResult<()>>),
     /// Resume a connector.
     Resume(String, oneshot::Sender<HerderResult<()>>),
-    /// Restart a connector instance.
-    RestartConnector(String, oneshot::Sender<HerderResult<()>>),
+    /// Merge a patch into a connector's configuration (a `None` value removes the key).
+    PatchConnectorConfig {
+        /// Connector name.
+        name: String,
+        /// The keys to set or (with `None`) remove.
+        patch: BTreeMap<String, Option<String>>,
+        /// Reply: the connector as stored.
+        reply: oneshot::Sender<HerderResult<ConnectorInfo>>,
+    },
+    /// Stop a connector: no task configs, target state `STOPPED`.
+    Stop(String, oneshot::Sender<HerderResult<()>>),
+    /// Restart a connector instance and, with `include_tasks`, its tasks (only the failed ones with
+    /// `only_failed`). The reply holds the plan (instances to restart marked `RESTARTING`) unless only the
+    /// connector instance was asked for.
+    RestartConnector {
+        /// Connector name.
+        name: String,
+        /// Restart the tasks too.
+        include_tasks: bool,
+        /// Restart only failed instances.
+        only_failed: bool,
+        /// Reply.
+        reply: oneshot::Sender<HerderResult<Option<ConnectorStateInfo>>>,
+    },
+    /// The topics a connector has used (`status-topic-` records); `Forbidden` when topic tracking is disabled.
+    ConnectorTopics(String, oneshot::Sender<HerderResult<Vec<String>>>),
+    /// Forget the topics a connector has used.
+    ResetConnectorTopics(String, oneshot::Sender<HerderResult<()>>),
+    /// The offsets of a connector (KIP-875).
+    ConnectorOffsets(String, oneshot::Sender<HerderResult<ConnectorOffsets>>),
+    /// Alter (`Some`) or reset (`None`) a stopped connector's offsets; the reply is the success message.
+    ModifyOffsets {
+        /// Connector name.
+        name: String,
+        /// The offsets to write; `None` resets all.
+        offsets: Option<ConnectorOffsets>,
+        /// Reply.
+        reply: oneshot::Sender<HerderResult<String>>,
+    },
+    /// Set a log level on every worker (`scope=cluster`): written to the config topic.
+    SetClusterLogLevel {
+        /// Logger namespace.
+        namespace: String,
+        /// Level name.
+        level: String,
+        /// Reply.
+        reply: oneshot::Sender<HerderResult<()>>,
+    },
+    /// Whether the worker has completed start-up (joined its group and read the config topic).
+    Health(oneshot::Sender<HerderResult<()>>),
     /// Restart one task.
     RestartTask(TaskId, oneshot::Sender<HerderResult<()>>),
     /// Internal (worker to leader): store task configs a connector's owner generated.
@@ -198,13 +270,24 @@ pub enum HerderRequest {
 #[derive(Clone, Debug)]
 pub struct HerderHandle {
     requests: mpsc::Sender<HerderRequest>,
+    ready: Arc<AtomicBool>,
 }
 
 impl HerderHandle {
     /// A handle sending to `requests`, and the receiving end for the herder.
     pub fn channel() -> (HerderHandle, mpsc::Receiver<HerderRequest>) {
         let (tx, rx) = mpsc::channel(256);
-        (HerderHandle { requests: tx }, rx)
+        (HerderHandle { requests: tx, ready: Arc::new(AtomicBool::new(false)) }, rx)
+    }
+
+    /// The flag the herder sets once it has completed start-up (`GET /health` answers 503 until then).
+    pub fn readiness(&self) -> Arc<AtomicBool> {
+        self.ready.clone()
+    }
+
+    /// Whether the herder has completed start-up.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// Sends a request built around a fresh reply channel and waits for the answer.

@@ -59,7 +59,8 @@ impl StandaloneHerder {
         let name = running.config.name.clone();
         let mut instance = running.plugin.new_connector()?;
         let context = HostConnectorContext::new(&name, running.reconfigure.clone(), self.status().clone());
-        instance.start(context, &running.config.props)?;
+        let props = self.worker.config().config_providers.resolve(&running.config.props)?;
+        instance.start(context, &props)?;
         self.status().set(StatusKey::Connector(name), State::Running, None);
         running.instance = Some(instance);
         Ok(())

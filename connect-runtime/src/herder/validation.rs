@@ -63,3 +63,24 @@ pub fn require_valid(registry: &PluginRegistry, props: &Config) -> Result<Arc<Pl
     }
     Ok(plugin)
 }
+
+/// `config` as the REST API shows it: values of `PASSWORD` keys of the connector's definition replaced by
+/// `[hidden]`, unless they are config-provider placeholders (which hold no secret and must survive a
+/// GET-then-PUT round trip).
+pub fn masked(registry: &PluginRegistry, connector_config: &Config, config: &Config) -> Config {
+    let Some(plugin) = connector_config.get("connector.class").and_then(|class| registry.find(class)) else {
+        return config.clone();
+    };
+    let def = plugin.config_def();
+    config
+        .iter()
+        .map(|(key, value)| {
+            let secret = def.key(key).is_some_and(|k| k.config_type == connect_api::config::ConfigType::Password);
+            if secret && !crate::config::providers::is_placeholder_only(value) {
+                (key.clone(), "[hidden]".to_string())
+            } else {
+                (key.clone(), value.clone())
+            }
+        })
+        .collect()
+}

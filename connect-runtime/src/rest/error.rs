@@ -54,6 +54,8 @@ impl From<HerderError> for RestError {
             HerderError::AlreadyExists(_) | HerderError::Conflict(_) => StatusCode::CONFLICT,
             HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HerderError::NotLeader { .. } => StatusCode::CONFLICT,
+            HerderError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HerderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match err {

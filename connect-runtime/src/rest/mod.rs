@@ -1,36 +1,56 @@
 //! The REST API, compatible with Kafka Connect's: small axum handlers that ask the herder (through its request
 //! queue) and render its answer; writes a follower cannot serve are forwarded to the leader by one layer
 //! ([`forward`]). Handlers never panic: bad bodies are 400, herder failures carry their Kafka Connect status.
+//! Plugin code (validation) runs on blocking threads, never on the runtime's.
 
+mod admin;
+mod connectors;
 pub mod error;
 pub mod forward;
+mod plugins;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Router;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
 
-use crate::herder::api::{HerderError, HerderHandle, HerderRequest, HerderResult, InitialState};
-use crate::worker::status::TaskId;
+use crate::herder::api::{HerderError, HerderHandle, HerderRequest, HerderResult};
+use crate::plugins::PluginRegistry;
 use error::RestError;
 use forward::{Forwarder, Original};
 
 /// Kafka Connect's REST request timeout.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long `GET /health` waits for the herder (Kafka Connect's health-check timeout).
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the REST API serves: the herder, and the worker's own plugins.
+#[derive(Clone)]
+pub struct RestContext {
+    /// The herder's request queue.
+    pub herder: HerderHandle,
+    /// This worker's plugins (`/connector-plugins`, validation).
+    pub registry: Arc<PluginRegistry>,
+    /// How long a request may wait for the herder.
+    pub timeout: Duration,
+}
+
+impl RestContext {
+    /// A context with Kafka Connect's request timeout.
+    pub fn new(herder: HerderHandle, registry: Arc<PluginRegistry>) -> Self {
+        RestContext { herder, registry, timeout: REQUEST_TIMEOUT }
+    }
+}
 
 #[derive(Clone)]
 struct AppState {
-    herder: HerderHandle,
+    ctx: RestContext,
     forwarder: Forwarder,
-    timeout: Duration,
 }
 
 impl AppState {
@@ -38,40 +58,95 @@ impl AppState {
         &self,
         make: impl FnOnce(tokio::sync::oneshot::Sender<HerderResult<T>>) -> HerderRequest,
     ) -> HerderResult<T> {
-        match tokio::time::timeout(self.timeout, self.herder.ask(make)).await {
+        self.ask_within(self.ctx.timeout, make).await
+    }
+
+    async fn ask_within<T>(
+        &self,
+        timeout: Duration,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<HerderResult<T>>) -> HerderRequest,
+    ) -> HerderResult<T> {
+        match tokio::time::timeout(timeout, self.ctx.herder.ask(make)).await {
             Ok(result) => result,
             Err(_) => Err(HerderError::Internal("Request timed out".to_string())),
         }
     }
 }
 
-/// The router of the REST API, serving `herder`.
-pub fn router(herder: HerderHandle) -> Router {
-    router_with_timeout(herder, REQUEST_TIMEOUT)
-}
+/// Every route of the API as (method, path), the paths in OpenAPI's template syntax. The OpenAPI document must
+/// describe each (a test checks it).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/health"),
+    ("get", "/openapi.json"),
+    ("get", "/connectors"),
+    ("post", "/connectors"),
+    ("get", "/connectors/{name}"),
+    ("delete", "/connectors/{name}"),
+    ("get", "/connectors/{name}/config"),
+    ("put", "/connectors/{name}/config"),
+    ("patch", "/connectors/{name}/config"),
+    ("get", "/connectors/{name}/status"),
+    ("post", "/connectors/{name}/restart"),
+    ("put", "/connectors/{name}/pause"),
+    ("put", "/connectors/{name}/resume"),
+    ("put", "/connectors/{name}/stop"),
+    ("get", "/connectors/{name}/tasks"),
+    ("post", "/connectors/{name}/tasks"),
+    ("get", "/connectors/{name}/tasks/{task}/status"),
+    ("post", "/connectors/{name}/tasks/{task}/restart"),
+    ("get", "/connectors/{name}/topics"),
+    ("put", "/connectors/{name}/topics/reset"),
+    ("get", "/connectors/{name}/offsets"),
+    ("patch", "/connectors/{name}/offsets"),
+    ("delete", "/connectors/{name}/offsets"),
+    ("get", "/connector-plugins"),
+    ("get", "/connector-plugins/{plugin}/config"),
+    ("put", "/connector-plugins/{plugin}/config/validate"),
+    ("get", "/admin/loggers"),
+    ("get", "/admin/loggers/{name}"),
+    ("put", "/admin/loggers/{name}"),
+];
 
-/// The router with a custom request timeout (tests).
-pub fn router_with_timeout(herder: HerderHandle, timeout: Duration) -> Router {
-    let state = AppState { herder, forwarder: Forwarder::new(timeout), timeout };
+/// The router of the REST API.
+pub fn router(ctx: RestContext) -> Router {
+    let state = AppState { forwarder: Forwarder::new(ctx.timeout), ctx };
     Router::new()
-        .route("/", get(root))
-        .route("/connectors", get(list_connectors).post(create_connector))
-        .route("/connectors/{name}", get(connector_info).delete(delete_connector))
-        .route("/connectors/{name}/config", get(connector_config).put(put_connector_config))
-        .route("/connectors/{name}/status", get(connector_status))
-        .route("/connectors/{name}/tasks", get(task_configs).post(put_task_configs))
-        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
-        .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
-        .route("/connectors/{name}/pause", put(pause))
-        .route("/connectors/{name}/resume", put(resume))
-        .route("/connectors/{name}/restart", post(restart_connector))
+        .route("/", get(admin::root))
+        .route("/health", get(admin::health))
+        .route("/openapi.json", get(admin::openapi))
+        .route("/connectors", get(connectors::list).post(connectors::create))
+        .route("/connectors/{name}", get(connectors::info).delete(connectors::delete))
+        .route(
+            "/connectors/{name}/config",
+            get(connectors::config).put(connectors::put_config).patch(connectors::patch_config),
+        )
+        .route("/connectors/{name}/status", get(connectors::status))
+        .route("/connectors/{name}/restart", post(connectors::restart))
+        .route("/connectors/{name}/pause", put(connectors::pause))
+        .route("/connectors/{name}/resume", put(connectors::resume))
+        .route("/connectors/{name}/stop", put(connectors::stop))
+        .route("/connectors/{name}/tasks", get(connectors::task_configs).post(connectors::put_task_configs))
+        .route("/connectors/{name}/tasks/{task}/status", get(connectors::task_status))
+        .route("/connectors/{name}/tasks/{task}/restart", post(connectors::restart_task))
+        .route("/connectors/{name}/topics", get(connectors::topics))
+        .route("/connectors/{name}/topics/reset", put(connectors::reset_topics))
+        .route(
+            "/connectors/{name}/offsets",
+            get(connectors::offsets).patch(connectors::alter_offsets).delete(connectors::reset_offsets),
+        )
+        .route("/connector-plugins", get(plugins::list))
+        .route("/connector-plugins/{plugin}/config", get(plugins::config))
+        .route("/connector-plugins/{plugin}/config/validate", put(plugins::validate_config))
+        .route("/admin/loggers", get(admin::loggers))
+        .route("/admin/loggers/{name}", get(admin::logger).put(admin::set_logger))
         .fallback(|| async { RestError::not_found("HTTP 404 Not Found") })
         .with_state(state)
 }
 
 /// Serves the REST API on `listener` until the future is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, herder: HerderHandle) -> std::io::Result<()> {
-    axum::serve(listener, router(herder)).await
+pub async fn serve(listener: tokio::net::TcpListener, ctx: RestContext) -> std::io::Result<()> {
+    axum::serve(listener, router(ctx)).await
 }
 
 /// Parses a JSON body, answering 400 with Kafka Connect's body on malformed input.
@@ -96,73 +171,21 @@ async fn answer<T>(
     }
 }
 
-async fn root(State(state): State<AppState>) -> Result<Response, RestError> {
-    let cluster = state.ask(HerderRequest::ClusterId).await?;
-    Ok(Json(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "commit": option_env!("CONNECT_RS_COMMIT").unwrap_or("unknown"),
-        "kafka_cluster_id": cluster,
-    }))
-    .into_response())
-}
-
-async fn list_connectors(
-    State(state): State<AppState>,
-    axum::extract::RawQuery(raw): axum::extract::RawQuery,
-) -> Result<Response, RestError> {
-    let names = state.ask(HerderRequest::Connectors).await?;
-    // `expand` may repeat (?expand=status&expand=info); unknown values are ignored, as in Kafka Connect.
-    let expand: Vec<String> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "expand")
-        .map(|(_, v)| v.into_owned())
-        .collect();
-    let (status, info) = (expand.iter().any(|e| e == "status"), expand.iter().any(|e| e == "info"));
-    if !status && !info {
-        return Ok(Json(names).into_response());
-    }
-    let mut out = serde_json::Map::new();
-    for name in names {
-        let mut entry = serde_json::Map::new();
-        if status {
-            match state.ask(|r| HerderRequest::ConnectorStatus(name.clone(), r)).await {
-                Ok(s) => {
-                    entry.insert("status".into(), serde_json::to_value(s).unwrap_or_default());
-                }
-                Err(HerderError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if info {
-            match state.ask(|r| HerderRequest::ConnectorInfo(name.clone(), r)).await {
-                Ok(i) => {
-                    entry.insert("info".into(), serde_json::to_value(i).unwrap_or_default());
-                }
-                Err(HerderError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        out.insert(name, serde_json::Value::Object(entry));
-    }
-    Ok(Json(out).into_response())
-}
-
-#[derive(Deserialize)]
-struct CreateConnectorRequest {
-    name: Option<String>,
-    config: Option<BTreeMap<String, serde_json::Value>>,
-    initial_state: Option<String>,
-}
-
 /// A JSON config map to strings; non-string scalars are accepted as their text, as Jackson does for
-/// `Map<String, String>`.
+/// `Map<String, String>`. A `null` value is left out.
 fn config_strings(map: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<String, String>, RestError> {
+    Ok(config_patch(map)?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+}
+
+/// A JSON config patch: strings (or scalars as their text) set a key, `null` removes it.
+fn config_patch(map: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<String, Option<String>>, RestError> {
     let mut out = BTreeMap::new();
     for (key, value) in map {
         let text = match value {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            serde_json::Value::Null => None,
             _ => {
                 return Err(RestError::bad_request(format!("Invalid value for configuration {key}: must be a string")))
             }
@@ -172,187 +195,48 @@ fn config_strings(map: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<S
     Ok(out)
 }
 
-async fn create_connector(
-    State(state): State<AppState>,
-    original: Original,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    let request: CreateConnectorRequest = parse_body(&body)?;
-    let name = request.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    let Some(name) = name else {
-        return Err(RestError::bad_request("Connector name configuration (name) is required"));
-    };
-    let mut config = config_strings(request.config.unwrap_or_default())?;
-    if let Some(inner) = config.get("name") {
-        if inner != &name {
-            return Err(RestError::bad_request(format!(
-                "Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"
-            )));
+/// Whether query flag `name` is `true` (case-insensitive).
+fn query_flag(raw: Option<&str>, name: &str) -> bool {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes()).any(|(k, v)| k == name && v.eq_ignore_ascii_case("true"))
+}
+
+/// The last value of query parameter `name`.
+fn query_value(raw: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes()).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).last()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use tower::ServiceExt;
+
+    #[test]
+    fn the_openapi_document_describes_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(admin::OPENAPI).expect("openapi.json is JSON");
+        for (method, path) in ROUTES {
+            assert!(doc["paths"][path][method].is_object(), "{} {path} is missing from openapi.json", method);
+        }
+        let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(documented, ROUTES.len(), "openapi.json documents a route the router does not serve");
+    }
+
+    #[tokio::test]
+    async fn every_listed_route_is_served() {
+        // A herder that is gone: every request reaches its handler, which answers 500, 503 or its own error.
+        let (handle, requests) = HerderHandle::channel();
+        drop(requests);
+        let registry = Arc::new(PluginRegistry::with_builtins(Vec::new(), Vec::new()));
+        let app = router(RestContext::new(handle, registry));
+        for (method, path) in ROUTES {
+            let uri = path.replace("{name}", "c").replace("{task}", "0").replace("{plugin}", "FileStreamSource");
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let request = Request::builder().method(method.clone()).uri(&uri).body(Body::from("{}")).unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            assert!(!String::from_utf8_lossy(&body).contains("HTTP 404 Not Found"), "{method} {uri} is not routed");
         }
     }
-    config.insert("name".into(), name.clone());
-    let initial_state = match request.initial_state.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        None => None,
-        Some("RUNNING") => Some(InitialState::Running),
-        Some("PAUSED") => Some(InitialState::Paused),
-        Some("STOPPED") => Some(InitialState::Stopped),
-        Some(other) => {
-            return Err(RestError::bad_request(format!(
-                "Invalid initial state {other}; must be one of RUNNING, PAUSED, STOPPED"
-            )))
-        }
-    };
-    let result = state
-        .ask(|reply| HerderRequest::PutConnectorConfig {
-            name: name.clone(),
-            config,
-            allow_replace: false,
-            initial_state,
-            reply,
-        })
-        .await;
-    Ok(answer(&state, &original, body, result, |created| {
-        let location = format!("/connectors/{}", created.info.name);
-        (StatusCode::CREATED, [(header::LOCATION, location)], Json(created.info)).into_response()
-    })
-    .await)
-}
-
-async fn connector_info(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, RestError> {
-    Ok(Json(state.ask(|r| HerderRequest::ConnectorInfo(name, r)).await?).into_response())
-}
-
-async fn connector_config(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, RestError> {
-    Ok(Json(state.ask(|r| HerderRequest::ConnectorInfo(name, r)).await?.config).into_response())
-}
-
-async fn put_connector_config(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    original: Original,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    let map: BTreeMap<String, serde_json::Value> = parse_body(&body)?;
-    let mut config = config_strings(map)?;
-    if let Some(inner) = config.get("name") {
-        if inner != &name {
-            return Err(RestError::bad_request(format!(
-                "Connector name configuration ({inner}) doesn't match connector name in the URL ({name})"
-            )));
-        }
-    }
-    config.insert("name".into(), name.clone());
-    let result = state
-        .ask(|reply| HerderRequest::PutConnectorConfig {
-            name,
-            config,
-            allow_replace: true,
-            initial_state: None,
-            reply,
-        })
-        .await;
-    Ok(answer(&state, &original, body, result, |created| {
-        if created.created {
-            let location = format!("/connectors/{}", created.info.name);
-            (StatusCode::CREATED, [(header::LOCATION, location)], Json(created.info)).into_response()
-        } else {
-            Json(created.info).into_response()
-        }
-    })
-    .await)
-}
-
-async fn delete_connector(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    original: Original,
-) -> Result<Response, RestError> {
-    let result = state.ask(|r| HerderRequest::DeleteConnector(name, r)).await;
-    Ok(answer(&state, &original, Bytes::new(), result, |()| StatusCode::NO_CONTENT.into_response()).await)
-}
-
-async fn connector_status(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, RestError> {
-    Ok(Json(state.ask(|r| HerderRequest::ConnectorStatus(name, r)).await?).into_response())
-}
-
-async fn task_configs(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, RestError> {
-    Ok(Json(state.ask(|r| HerderRequest::TaskConfigs(name, r)).await?).into_response())
-}
-
-/// Internal endpoint: a connector's owner sends the task configs it generated to the leader.
-async fn put_task_configs(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    original: Original,
-    body: Bytes,
-) -> Result<Response, RestError> {
-    let list: Vec<BTreeMap<String, serde_json::Value>> = parse_body(&body)?;
-    let configs = list.into_iter().map(config_strings).collect::<Result<Vec<_>, _>>()?;
-    let result = state.ask(|reply| HerderRequest::PutTaskConfigs { name, configs, reply }).await;
-    Ok(answer(&state, &original, body, result, |()| StatusCode::NO_CONTENT.into_response()).await)
-}
-
-fn task_id(name: String, task: &str) -> Result<TaskId, RestError> {
-    let task = task.parse::<u32>().map_err(|_| RestError::not_found(format!("Task {name}-{task} not found")))?;
-    Ok(TaskId { connector: name, task })
-}
-
-async fn task_status(
-    State(state): State<AppState>,
-    Path((name, task)): Path<(String, String)>,
-) -> Result<Response, RestError> {
-    let id = task_id(name.clone(), &task)?;
-    let status = state.ask(|r| HerderRequest::ConnectorStatus(name, r)).await?;
-    let found = status.tasks.into_iter().find(|t| t.id == id.task);
-    match found {
-        Some(task) => Ok(Json(task).into_response()),
-        None => Err(RestError::not_found(format!("No status found for task {id}"))),
-    }
-}
-
-async fn restart_task(
-    State(state): State<AppState>,
-    Path((name, task)): Path<(String, String)>,
-    original: Original,
-) -> Result<Response, RestError> {
-    let id = task_id(name, &task)?;
-    let result = state.ask(|r| HerderRequest::RestartTask(id, r)).await;
-    Ok(answer(&state, &original, Bytes::new(), result, |()| StatusCode::NO_CONTENT.into_response()).await)
-}
-
-async fn pause(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    original: Original,
-) -> Result<Response, RestError> {
-    let result = state.ask(|r| HerderRequest::Pause(name, r)).await;
-    Ok(answer(&state, &original, Bytes::new(), result, |()| StatusCode::ACCEPTED.into_response()).await)
-}
-
-async fn resume(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    original: Original,
-) -> Result<Response, RestError> {
-    let result = state.ask(|r| HerderRequest::Resume(name, r)).await;
-    Ok(answer(&state, &original, Bytes::new(), result, |()| StatusCode::ACCEPTED.into_response()).await)
-}
-
-async fn restart_connector(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    original: Original,
-) -> Result<Response, RestError> {
-    let flag = |name: &str| {
-        form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-            .any(|(k, v)| k == name && v.eq_ignore_ascii_case("true"))
-    };
-    if flag("includeTasks") || flag("onlyFailed") {
-        return Err(RestError::bad_request(
-            "restart with includeTasks or onlyFailed is not supported by this version of connect-rs yet",
-        ));
-    }
-    let result = state.ask(|r| HerderRequest::RestartConnector(name, r)).await;
-    Ok(answer(&state, &original, Bytes::new(), result, |()| StatusCode::NO_CONTENT.into_response()).await)
 }

@@ -134,10 +134,17 @@ impl Worker {
         id: TaskId,
         plugin: Arc<Plugin>,
         connector_props: &Config,
-        mut task_config: Config,
+        task_config: Config,
         paused: bool,
     ) -> Result<TaskHandle, ConnectError> {
         let key = StatusKey::Task(id.clone());
+        // Config providers resolve placeholders in the copies handed to the task only.
+        let providers = &self.config.config_providers;
+        let (connector_props, mut task_config) = providers
+            .resolve(connector_props)
+            .and_then(|c| Ok((c, providers.resolve(&task_config)?)))
+            .inspect_err(|e| self.status.set(key.clone(), State::Failed, Some(e.status_trace())))?;
+        let connector_props = &connector_props;
         let prepared = self
             .converters(connector_props)
             .inspect_err(|e| self.status.set(key.clone(), State::Failed, Some(e.status_trace())))?;

@@ -372,6 +372,9 @@ impl WorkerSinkTask {
                 let put = self.shared.task().put(batch);
                 match put {
                     Ok(()) => {
+                        for span in &spans {
+                            self.status.topic_used(&self.id, &span.tp.topic);
+                        }
                         let mut state = self.shared.state();
                         for span in spans {
                             if state.assignment.contains(&span.tp) {

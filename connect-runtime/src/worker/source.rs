@@ -263,7 +263,13 @@ impl WorkerSourceTask {
                 continue;
             }
             let batch = self.task.poll()?;
+            // Topic tracking: one report per run of records to the same topic, not one per record.
+            let mut last_topic = String::new();
             for record in batch {
+                if record.topic.as_str() != last_topic {
+                    last_topic = record.topic.to_string();
+                    self.status.topic_used(&self.id, &last_topic);
+                }
                 self.send(record)?;
             }
         }

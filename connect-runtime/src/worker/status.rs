@@ -94,6 +94,9 @@ pub trait StatusSink: Send + Sync {
     /// Records `status` of `key`, written by this worker in group generation `generation`. Must not block long:
     /// it is called from task threads.
     fn put(&self, key: &StatusKey, status: &Status, generation: i32);
+
+    /// Records that task `id` used `topic` (KIP-558 topic tracking); cheap when the topic is already known.
+    fn put_topic(&self, _id: &TaskId, _topic: &str) {}
 }
 
 /// The statuses of everything this worker runs.
@@ -102,6 +105,7 @@ pub struct StatusBoard {
     entries: Mutex<BTreeMap<StatusKey, Status>>,
     generation: AtomicI32,
     sink: Option<Arc<dyn StatusSink>>,
+    track_topics: bool,
 }
 
 impl StatusBoard {
@@ -112,12 +116,19 @@ impl StatusBoard {
             entries: Mutex::new(BTreeMap::new()),
             generation: AtomicI32::new(-1),
             sink: None,
+            track_topics: false,
         }
     }
 
     /// A board that also writes every change to `sink`.
     pub fn with_sink(worker_id: impl Into<String>, sink: Arc<dyn StatusSink>) -> Self {
         StatusBoard { sink: Some(sink), ..Self::new(worker_id) }
+    }
+
+    /// Whether the topics tasks use are recorded in the sink (`topic.tracking.enable`; off by default).
+    pub fn track_topics(mut self, enabled: bool) -> Self {
+        self.track_topics = enabled;
+        self
     }
 
     /// The group generation written with statuses from now on.
@@ -140,6 +151,13 @@ impl StatusBoard {
             entries.remove(&key);
         } else {
             entries.insert(key, status);
+        }
+    }
+
+    /// Records that task `id` used `topic` (sources after sending, sinks after `put`), when topic tracking is on.
+    pub fn topic_used(&self, id: &TaskId, topic: &str) {
+        if let Some(sink) = self.sink.as_ref().filter(|_| self.track_topics) {
+            sink.put_topic(id, topic);
         }
     }
 

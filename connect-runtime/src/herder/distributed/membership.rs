@@ -191,6 +191,7 @@ impl DistributedHerder {
         );
         self.apply_assignment(&assignment, protocol);
         self.applied_stamp = joined.generation.saturating_add(1).max(1);
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
         if assignment.delay_ms > 0 {
             self.scheduled_rebalance = Some(Instant::now() + Duration::from_millis(assignment.delay_ms as u64));
         }

@@ -8,6 +8,7 @@
 //! snapshot older than the assignment's config offset, and all work stops when the coordinator is lost.
 
 mod membership;
+mod offsets;
 mod requests;
 mod work;
 
@@ -77,6 +78,8 @@ pub struct DistributedParts {
     pub requests: mpsc::Receiver<HerderRequest>,
     /// The Kafka cluster id.
     pub cluster_id: String,
+    /// Set once the worker has joined its group and applied an assignment (`GET /health`).
+    pub ready: Arc<AtomicBool>,
 }
 
 /// The herder of one distributed worker.
@@ -90,7 +93,11 @@ pub struct DistributedHerder {
     statuses: Arc<KafkaStatusStore>,
     requests: mpsc::Receiver<HerderRequest>,
     cluster_id: String,
+    ready: Arc<AtomicBool>,
     http: reqwest::Client,
+    /// The config topic's offset when this worker started: restart requests and cluster log levels written
+    /// before it are history, not orders (as in Kafka Connect).
+    startup_config_offset: i64,
 
     member: GroupMember,
     mode: ConnectProtocol,
@@ -114,8 +121,18 @@ pub struct DistributedHerder {
 impl DistributedHerder {
     /// A herder that has not joined its group yet.
     pub fn new(parts: DistributedParts) -> Result<Self, String> {
-        let DistributedParts { config, runtime, registry, worker, configs, offsets, statuses, requests, cluster_id } =
-            parts;
+        let DistributedParts {
+            config,
+            runtime,
+            registry,
+            worker,
+            configs,
+            offsets,
+            statuses,
+            requests,
+            cluster_id,
+            ready,
+        } = parts;
         let mode = ConnectProtocol::from_config(&config.connect_protocol).map_err(|e| e.to_string())?;
         let member = GroupMember::new(membership::group_config(&config));
         let snapshot = configs.snapshot();
@@ -129,6 +146,8 @@ impl DistributedHerder {
             statuses,
             requests,
             cluster_id,
+            ready,
+            startup_config_offset: snapshot.offset,
             http: reqwest::Client::builder()
                 .timeout(crate::rest::REQUEST_TIMEOUT)
                 .build()

@@ -11,9 +11,9 @@ use crate::herder::api::{
     ConnectorInfo, ConnectorStateInfo, ConnectorTaskId, Created, HerderError, HerderRequest, HerderResult,
     InitialState, StateInfo, TaskInfo, TaskStateInfo,
 };
-use crate::herder::validation::{require_valid, InvalidConnector};
-use crate::storage::kafka::{StoredStatus, TargetState};
-use crate::worker::status::TaskId;
+use crate::herder::validation::{masked, require_valid, InvalidConnector};
+use crate::storage::kafka::{RestartRequest, StoredStatus, TargetState};
+use crate::worker::status::{State, StatusKey, TaskId};
 
 fn not_found(name: &str) -> HerderError {
     HerderError::NotFound(format!("Connector {name} not found"))
@@ -50,7 +50,7 @@ impl DistributedHerder {
                         .zip(0..)
                         .map(|(config, task)| TaskInfo {
                             id: ConnectorTaskId { connector: name.clone(), task },
-                            config,
+                            config: masked(&self.registry, &self.snapshot.connector_configs[&name], &config),
                         })
                         .collect())
                 } else {
@@ -66,8 +66,53 @@ impl DistributedHerder {
                 let result = self.put_target_state(&name, TargetState::Started);
                 send(reply, result)
             }
-            HerderRequest::RestartConnector(name, reply) => {
-                let result = self.restart_connector(&name);
+            HerderRequest::RestartConnector { name, include_tasks, only_failed, reply } => {
+                let result = if include_tasks || only_failed {
+                    self.request_restart(&name, RestartRequest { include_tasks, only_failed }).map(Some)
+                } else {
+                    self.restart_connector(&name).map(|()| None)
+                };
+                send(reply, result)
+            }
+            HerderRequest::PatchConnectorConfig { name, patch, reply } => {
+                let result = self.patch_connector_config(&name, patch);
+                send(reply, result)
+            }
+            HerderRequest::Stop(name, reply) => {
+                let result = self.stop_connector_request(&name);
+                send(reply, result)
+            }
+            HerderRequest::ConnectorTopics(name, reply) => {
+                let result = self.connector_topics(&name);
+                send(reply, result)
+            }
+            HerderRequest::ResetConnectorTopics(name, reply) => {
+                let result = self.reset_connector_topics(&name);
+                send(reply, result)
+            }
+            HerderRequest::ConnectorOffsets(name, reply) => {
+                let result = self.connector_offsets(&name);
+                send(reply, result)
+            }
+            HerderRequest::ModifyOffsets { name, offsets, reply } => {
+                let result = self.modify_offsets(&name, offsets);
+                send(reply, result)
+            }
+            HerderRequest::SetClusterLogLevel { namespace, level, reply } => {
+                // Any worker writes it, as in Kafka Connect; every worker applies it when it reads it.
+                let result = self
+                    .configs
+                    .put_logger_level(&namespace, &level)
+                    .map_err(|e| HerderError::Internal(format!("cannot write the log level of {namespace}: {e}")));
+                self.refresh_configs(super::CONFIG_READ_TIMEOUT);
+                send(reply, result)
+            }
+            HerderRequest::Health(reply) => {
+                let result = if self.joined.is_some() {
+                    Ok(())
+                } else {
+                    Err(HerderError::Unavailable("Worker is rejoining its group.".to_string()))
+                };
                 send(reply, result)
             }
             HerderRequest::RestartTask(id, reply) => {
@@ -99,7 +144,7 @@ impl DistributedHerder {
         let config = self.snapshot.connector_configs.get(name).ok_or_else(|| not_found(name))?;
         Ok(ConnectorInfo {
             name: name.to_string(),
-            config: config.clone(),
+            config: masked(&self.registry, config, config),
             tasks: (0..self.snapshot.task_count(name))
                 .map(|task| ConnectorTaskId { connector: name.to_string(), task })
                 .collect(),
@@ -108,7 +153,7 @@ impl DistributedHerder {
     }
 
     /// Only the leader writes configs; `NotLeader` makes the REST layer forward the request.
-    fn require_leader(&self) -> HerderResult<()> {
+    pub(super) fn require_leader(&self) -> HerderResult<()> {
         if self.is_leader() && !self.rejoin_requested {
             Ok(())
         } else {
@@ -159,7 +204,120 @@ impl DistributedHerder {
             .remove_connector_config(name)
             .map_err(|e| HerderError::Internal(format!("cannot delete connector {name}: {e}")))?;
         self.refresh_configs(super::CONFIG_READ_TIMEOUT);
+        // A deleted connector's active topics are forgotten, as Kafka Connect does.
+        if let Err(err) = self.statuses.reset_topics(name) {
+            tracing::warn!("cannot forget the active topics of deleted connector {name}: {err}");
+        }
         Ok(())
+    }
+
+    /// `PATCH /connectors/{name}/config`: the patch merged into the stored config, then validated and written
+    /// like a PUT.
+    fn patch_connector_config(
+        &mut self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderResult<ConnectorInfo> {
+        self.require_leader()?;
+        let mut config = self.snapshot.connector_configs.get(name).cloned().ok_or_else(|| not_found(name))?;
+        for (key, value) in patch {
+            match value {
+                Some(value) => config.insert(key, value),
+                None => config.remove(&key),
+            };
+        }
+        config.insert("name".to_string(), name.to_string());
+        Ok(self.put_connector_config(name, config, true, None)?.info)
+    }
+
+    /// `PUT /connectors/{name}/stop`: an empty set of task configs first, then target state STOPPED.
+    fn stop_connector_request(&mut self, name: &str) -> HerderResult<()> {
+        self.require_leader()?;
+        if !self.snapshot.connector_configs.contains_key(name) {
+            return Err(not_found(name));
+        }
+        self.configs
+            .put_task_configs(name, Vec::new())
+            .and_then(|()| self.configs.put_target_state(name, TargetState::Stopped))
+            .map_err(|e| HerderError::Internal(format!("cannot stop connector {name}: {e}")))?;
+        self.refresh_configs(super::CONFIG_READ_TIMEOUT);
+        Ok(())
+    }
+
+    /// `POST /connectors/{name}/restart` with `includeTasks` or `onlyFailed` (KIP-745): the leader writes a
+    /// restart request that every worker carries out for what it owns, and answers with the plan.
+    fn request_restart(&mut self, name: &str, request: RestartRequest) -> HerderResult<ConnectorStateInfo> {
+        self.require_leader()?;
+        if !self.snapshot.connector_configs.contains_key(name) {
+            return Err(not_found(name));
+        }
+        let mut plan = self.connector_status(name)?;
+        let restarts = |state: &str| !request.only_failed || state == "FAILED";
+        if restarts(&plan.connector.state) {
+            plan.connector.state = State::Restarting.to_string();
+        }
+        if request.include_tasks {
+            for task in plan.tasks.iter_mut().filter(|t| restarts(&t.state)) {
+                task.state = State::Restarting.to_string();
+            }
+        }
+        self.configs
+            .put_restart_request(name, request)
+            .map_err(|e| HerderError::Internal(format!("cannot write the restart request of {name}: {e}")))?;
+        self.refresh_configs(super::CONFIG_READ_TIMEOUT);
+        Ok(plan)
+    }
+
+    /// Carries out a restart request read from the config topic for the instances this worker owns.
+    pub(super) fn apply_restart_request(&mut self, name: &str, request: RestartRequest) {
+        let failed =
+            |herder: &Self, key: StatusKey| herder.worker.status().get(&key).is_some_and(|s| s.state == State::Failed);
+        if self.connectors.contains_key(name)
+            && (!request.only_failed || failed(self, StatusKey::Connector(name.to_string())))
+        {
+            tracing::info!("restarting connector {name} as requested");
+            self.restart_connector_here(name);
+        }
+        if request.include_tasks {
+            let tasks: Vec<TaskId> = self.allocation.tasks.iter().filter(|t| t.connector == name).cloned().collect();
+            for id in tasks {
+                if !request.only_failed || failed(self, StatusKey::Task(id.clone())) {
+                    tracing::info!("restarting task {id} as requested");
+                    self.restart_task_here(&id);
+                }
+            }
+        }
+    }
+
+    fn connector_topics(&mut self, name: &str) -> HerderResult<Vec<String>> {
+        if !self.config.topic_tracking {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".to_string()));
+        }
+        if !self.snapshot.connector_configs.contains_key(name) {
+            return Err(not_found(name));
+        }
+        if let Err(err) = self.statuses.refresh(super::CONFIG_READ_TIMEOUT) {
+            tracing::warn!("cannot read the status topic to its end: {err}");
+        }
+        Ok(self.statuses.topics(name))
+    }
+
+    fn reset_connector_topics(&mut self, name: &str) -> HerderResult<()> {
+        if !self.config.topic_tracking {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".to_string()));
+        }
+        if !self.config.topic_tracking_allow_reset {
+            return Err(HerderError::Forbidden("Topic tracking reset is disabled.".to_string()));
+        }
+        if !self.snapshot.connector_configs.contains_key(name) {
+            return Err(not_found(name));
+        }
+        if let Err(err) = self.statuses.refresh(super::CONFIG_READ_TIMEOUT) {
+            tracing::warn!("cannot read the status topic to its end: {err}");
+        }
+        self.statuses
+            .reset_topics(name)
+            .map_err(|e| HerderError::Internal(format!("cannot reset the active topics of {name}: {e}")))
     }
 
     fn put_task_configs(&mut self, name: &str, configs: Vec<BTreeMap<String, String>>) -> HerderResult<()> {

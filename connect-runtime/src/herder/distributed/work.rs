@@ -14,7 +14,7 @@ use connect_api::{Config, ConnectError};
 use super::DistributedHerder;
 use crate::herder::HostConnectorContext;
 use crate::plugins::{ConnectorHandle, Plugin};
-use crate::storage::kafka::{ClusterConfigState, TargetState};
+use crate::storage::kafka::{ClusterConfigState, RestartRequest, TargetState};
 use crate::worker::status::{State, StatusKey, TaskId};
 
 /// A connector this worker owns; `instance` is `None` while it is paused, stopped or failed.
@@ -50,7 +50,9 @@ impl DistributedHerder {
             TargetState::Started => {
                 let span = tracing::info_span!("connector", connector = %name);
                 let _entered = span.enter();
-                let started = self.plugin_of(&config).and_then(|plugin| {
+                let providers = &self.worker.config().config_providers;
+                let started = providers.resolve(&config).and_then(|config| {
+                    let plugin = self.plugin_of(&config)?;
                     let mut instance = plugin.new_connector()?;
                     let context = HostConnectorContext::new(name, reconfigure, self.worker.status().clone());
                     instance.start(context, &config)?;
@@ -289,6 +291,27 @@ impl DistributedHerder {
             }
             if self.snapshot.inconsistent.contains(&name) && owned {
                 self.reconfigure.insert(name.clone());
+            }
+        }
+        // Restart requests and cluster log levels written since this worker started (KIP-745, KIP-976).
+        let restarts: Vec<(String, RestartRequest)> = self
+            .snapshot
+            .restart_requests
+            .iter()
+            .filter(|(name, (offset, _))| {
+                *offset >= self.startup_config_offset && old.restart_requests.get(*name).map(|r| r.0) != Some(*offset)
+            })
+            .map(|(name, (_, request))| (name.clone(), *request))
+            .collect();
+        for (name, request) in restarts {
+            self.apply_restart_request(&name, request);
+        }
+        for (namespace, (offset, level)) in &self.snapshot.logger_levels {
+            if *offset >= self.startup_config_offset && old.logger_levels.get(namespace).map(|l| l.0) != Some(*offset) {
+                match crate::logging::set_level(namespace, level) {
+                    Ok(_) => tracing::info!("applied the cluster-wide log level {level} of {namespace}"),
+                    Err(err) => tracing::warn!("cannot apply the cluster-wide log level of {namespace}: {err}"),
+                }
             }
         }
         if (membership_changed || task_configs_changed) && self.is_leader() {

@@ -12,8 +12,9 @@ use crate::storage::StorageError;
 use connect_api::Config;
 
 use super::config_state::{
-    commit_key, connector_key, encode_commit, encode_properties, encode_session_key, encode_target_state,
-    session_key_key, target_state_key, task_key, ConfigReplay,
+    commit_key, connector_key, encode_commit, encode_logger_level, encode_properties, encode_restart,
+    encode_session_key, encode_target_state, logger_key, restart_key, session_key_key, target_state_key, task_key,
+    ConfigReplay, RestartRequest,
 };
 use super::log::KafkaBasedLog;
 use super::{kafka_error, ClusterConfigState, KafkaStoreConfig, SessionKey, TargetState};
@@ -118,6 +119,18 @@ impl KafkaConfigStore {
     pub fn put_target_state(&self, name: &str, state: TargetState) -> Result<(), StorageError> {
         tracing::debug!(topic = self.log.topic(), "writing target state {state} of connector {name}");
         self.write(&[record(target_state_key(name), Some(encode_target_state(state)))])
+    }
+
+    /// Writes a restart request for a connector (KIP-745); every worker restarts what it owns of it.
+    pub fn put_restart_request(&self, name: &str, request: RestartRequest) -> Result<(), StorageError> {
+        tracing::debug!(topic = self.log.topic(), "writing a restart request for connector {name}: {request:?}");
+        self.write(&[record(restart_key(name), Some(encode_restart(request)))])
+    }
+
+    /// Writes a cluster-wide log level (KIP-976); every worker applies it.
+    pub fn put_logger_level(&self, namespace: &str, level: &str) -> Result<(), StorageError> {
+        tracing::debug!(topic = self.log.topic(), "writing log level {level} for namespace {namespace}");
+        self.write(&[record(logger_key(namespace), Some(encode_logger_level(level)))])
     }
 
     /// Writes a new session key (the leader does, on rotation).

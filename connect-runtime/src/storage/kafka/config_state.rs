@@ -18,9 +18,10 @@ const TASK_PREFIX: &str = "task-";
 const COMMIT_PREFIX: &str = "commit-";
 const TARGET_STATE_PREFIX: &str = "target-state-";
 const SESSION_KEY: &str = "session-key";
-/// Records this worker does not act on yet, skipped without complaint: KIP-745 restart requests, KIP-976
-/// cluster-wide log levels, KIP-618 task-count (fencing) records.
-const IGNORED_PREFIXES: &[&str] = &["restart-connector-", "logger-cluster-", "tasks-fencing-"];
+const RESTART_PREFIX: &str = "restart-connector-";
+const LOGGER_PREFIX: &str = "logger-cluster-";
+/// Records this worker does not act on, skipped without complaint: KIP-618 task-count (fencing) records.
+const IGNORED_PREFIXES: &[&str] = &["tasks-fencing-"];
 
 /// What a connector should be doing (Kafka Connect's `TargetState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -101,6 +102,20 @@ pub struct ClusterConfigState {
     pub inconsistent: BTreeSet<String>,
     /// The latest session key.
     pub session_key: Option<SessionKey>,
+    /// The latest restart request of each connector (KIP-745), with the offset of its record.
+    pub restart_requests: BTreeMap<String, (i64, RestartRequest)>,
+    /// The latest cluster-wide log level of each namespace (KIP-976), with the offset of its record.
+    pub logger_levels: BTreeMap<String, (i64, String)>,
+}
+
+/// A `restart-connector-<name>` record: restart the connector's instances, with its tasks or not, all or only
+/// the failed ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestartRequest {
+    /// Restart the tasks too.
+    pub include_tasks: bool,
+    /// Only instances that are FAILED.
+    pub only_failed: bool,
 }
 
 impl Default for ClusterConfigState {
@@ -113,6 +128,8 @@ impl Default for ClusterConfigState {
             task_counts: BTreeMap::new(),
             inconsistent: BTreeSet::new(),
             session_key: None,
+            restart_requests: BTreeMap::new(),
+            logger_levels: BTreeMap::new(),
         }
     }
 }
@@ -164,6 +181,26 @@ pub(crate) fn target_state_key(connector: &str) -> String {
 /// The key of the session key record.
 pub(crate) fn session_key_key() -> String {
     SESSION_KEY.to_string()
+}
+
+/// The key of a connector's restart request.
+pub(crate) fn restart_key(connector: &str) -> String {
+    format!("{RESTART_PREFIX}{connector}")
+}
+
+/// The key of a cluster-wide log level.
+pub(crate) fn logger_key(namespace: &str) -> String {
+    format!("{LOGGER_PREFIX}{namespace}")
+}
+
+/// `{"include-tasks":..,"only-failed":..}`.
+pub(crate) fn encode_restart(request: RestartRequest) -> Vec<u8> {
+    json!({ "include-tasks": request.include_tasks, "only-failed": request.only_failed }).to_string().into_bytes()
+}
+
+/// `{"level":..}`.
+pub(crate) fn encode_logger_level(level: &str) -> Vec<u8> {
+    json!({ "level": level }).to_string().into_bytes()
 }
 
 /// `{"properties":{...}}`: a connector or task config.
@@ -233,6 +270,10 @@ impl ConfigReplay {
             self.apply_commit(connector, value);
         } else if key == SESSION_KEY {
             self.apply_session_key(value);
+        } else if let Some(connector) = key.strip_prefix(RESTART_PREFIX) {
+            self.apply_restart(offset, connector, value);
+        } else if let Some(namespace) = key.strip_prefix(LOGGER_PREFIX) {
+            self.apply_logger_level(offset, namespace, value);
         } else if IGNORED_PREFIXES.iter().any(|p| key.starts_with(p)) {
             tracing::debug!("config topic: ignoring record {key} (not supported by this worker)");
         } else {
@@ -331,6 +372,27 @@ impl ConfigReplay {
             state.inconsistent.insert(connector.to_string());
         }
         state.task_counts.insert(connector.to_string(), count);
+    }
+
+    fn apply_restart(&mut self, offset: i64, connector: &str, value: Option<Json>) {
+        let Some(value) = value else {
+            self.state.restart_requests.remove(connector);
+            return;
+        };
+        // Kafka Connect defaults both flags to false when absent.
+        let flag = |name: &str| value.get(name).and_then(Json::as_bool).unwrap_or(false);
+        let request = RestartRequest { include_tasks: flag("include-tasks"), only_failed: flag("only-failed") };
+        tracing::debug!("config topic: restart request for connector {connector}: {request:?}");
+        self.state.restart_requests.insert(connector.to_string(), (offset, request));
+    }
+
+    fn apply_logger_level(&mut self, offset: i64, namespace: &str, value: Option<Json>) {
+        match value.as_ref().and_then(|v| v.get("level")).and_then(Json::as_str) {
+            Some(level) => {
+                self.state.logger_levels.insert(namespace.to_string(), (offset, level.to_string()));
+            }
+            None => tracing::error!("config topic: invalid log level record for namespace {namespace}"),
+        }
     }
 
     fn apply_session_key(&mut self, value: Option<Json>) {
@@ -545,5 +607,25 @@ mod tests {
         assert_eq!(state.connector_configs["d"], config(&[("n", "1"), ("s", "v")]));
         assert!(state.task_counts.is_empty());
         assert_eq!(state.offset, 11);
+        assert_eq!(
+            state.restart_requests["c"],
+            (6, RestartRequest { include_tasks: true, only_failed: false }),
+            "restart requests are kept with their offset"
+        );
+        assert_eq!(state.logger_levels["org.apache"], (7, "DEBUG".to_string()));
+    }
+
+    #[test]
+    fn restart_and_logger_records_round_trip() {
+        let mut r = Replay::new();
+        let restart = RestartRequest { include_tasks: false, only_failed: true };
+        let value = String::from_utf8(encode_restart(restart)).unwrap();
+        r.record(&restart_key("c"), Some(&value));
+        let level = String::from_utf8(encode_logger_level("TRACE")).unwrap();
+        r.record(&logger_key("connect_runtime::worker"), Some(&level));
+        assert_eq!(r.state().restart_requests["c"], (0, restart));
+        assert_eq!(r.state().logger_levels["connect_runtime::worker"], (1, "TRACE".to_string()));
+        r.record(&restart_key("c"), None);
+        assert!(r.state().restart_requests.is_empty());
     }
 }

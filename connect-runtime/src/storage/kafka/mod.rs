@@ -19,7 +19,7 @@ use crate::config::WorkerConfig;
 use crate::storage::StorageError;
 
 pub use config::KafkaConfigStore;
-pub use config_state::{ClusterConfigState, SessionKey, TargetState};
+pub use config_state::{ClusterConfigState, RestartRequest, SessionKey, TargetState};
 pub use offsets::KafkaOffsetStore;
 pub use status::{KafkaStatusStore, PutOutcome, StoredStatus};
 pub use topics::{ensure_topics, topic_settings, TopicSpec};

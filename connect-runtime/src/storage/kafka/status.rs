@@ -5,7 +5,7 @@
 //! and never overwrites another worker's status from an older generation: a zombie worker cannot hide the state
 //! reported by the one that took its work over.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,8 +18,9 @@ use super::KafkaStoreConfig;
 
 const CONNECTOR_PREFIX: &str = "status-connector-";
 const TASK_PREFIX: &str = "status-task-";
-/// KIP-558 active-topic records: not tracked by this worker yet.
+/// KIP-558 active-topic records: `status-topic-<topic>:connector-<connector>`.
 const TOPIC_PREFIX: &str = "status-topic-";
+const TOPIC_CONNECTOR_SEPARATOR: &str = ":connector-";
 
 /// A status as stored in the topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +113,13 @@ fn decode(value: &[u8]) -> Result<StoredStatus, String> {
 struct Statuses {
     connectors: BTreeMap<String, StoredStatus>,
     tasks: BTreeMap<TaskId, StoredStatus>,
+    /// Active topics by connector (KIP-558).
+    topics: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The key of an active-topic record.
+fn topic_record_key(connector: &str, topic: &str) -> String {
+    format!("{TOPIC_PREFIX}{topic}{TOPIC_CONNECTOR_SEPARATOR}{connector}")
 }
 
 impl Statuses {
@@ -138,7 +146,8 @@ impl Statuses {
                     return;
                 }
             }
-        } else if key.starts_with(TOPIC_PREFIX) {
+        } else if let Some(rest) = key.strip_prefix(TOPIC_PREFIX) {
+            self.apply_topic(key, rest, value);
             return;
         } else {
             tracing::warn!("status topic: discarding record with invalid key {key}");
@@ -170,6 +179,40 @@ impl Statuses {
             Err(e) => tracing::warn!("status topic: discarding the status of {parsed}: {e}"),
         }
     }
+}
+
+impl Statuses {
+    fn apply_topic(&mut self, key: &str, rest: &str, value: Option<&[u8]>) {
+        // Topic names cannot hold ':', so the first separator ends the topic.
+        let Some((topic, connector)) = rest.split_once(TOPIC_CONNECTOR_SEPARATOR) else {
+            tracing::warn!("status topic: discarding record with invalid topic status key {key}");
+            return;
+        };
+        match value {
+            None => {
+                if let Some(topics) = self.topics.get_mut(connector) {
+                    topics.remove(topic);
+                    if topics.is_empty() {
+                        self.topics.remove(connector);
+                    }
+                }
+            }
+            Some(_) => {
+                self.topics.entry(connector.to_string()).or_default().insert(topic.to_string());
+            }
+        }
+    }
+}
+
+/// `{"topic":{"name":..,"connector":..,"task":..,"discoverTimestamp":..}}`, Kafka Connect's `TopicStatus`.
+fn encode_topic(topic: &str, id: &TaskId) -> Vec<u8> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    json!({ "topic": { "name": topic, "connector": id.connector, "task": id.task, "discoverTimestamp": now } })
+        .to_string()
+        .into_bytes()
 }
 
 /// Connector and task statuses in the status topic.
@@ -249,6 +292,45 @@ impl KafkaStatusStore {
         self.statuses.lock().unwrap_or_else(|p| p.into_inner()).tasks.get(id).cloned()
     }
 
+    /// The topics `connector` has used, sorted.
+    pub fn topics(&self, connector: &str) -> Vec<String> {
+        let statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        statuses.topics.get(connector).map(|t| t.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Records that task `id` used `topic`, unless the connector is already known to use it. Does not wait.
+    pub fn put_topic(&self, id: &TaskId, topic: &str) {
+        {
+            let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+            let topics = statuses.topics.entry(id.connector.clone()).or_default();
+            // Marked at once, so concurrent tasks of the connector write it once.
+            if !topics.insert(topic.to_string()) {
+                return;
+            }
+        }
+        let key = topic_record_key(&id.connector, topic);
+        tracing::debug!("connector {} uses topic {topic}", id.connector);
+        if let Err(e) =
+            self.log.send(key.as_bytes(), Some(&encode_topic(topic, id)), OnDelivery::Log { key: key.clone() })
+        {
+            tracing::error!("failed to record that connector {} uses topic {topic}: {e}", id.connector);
+        }
+    }
+
+    /// Forgets every topic `connector` has used: a tombstone for each, acknowledged before returning.
+    pub fn reset_topics(&self, connector: &str) -> Result<(), StorageError> {
+        let topics = self.topics(connector);
+        let records: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            topics.iter().map(|t| (topic_record_key(connector, t).into_bytes(), None)).collect();
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.log.send_all(&records, self.timeout)?;
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        statuses.topics.remove(connector);
+        Ok(())
+    }
+
     /// The connectors that have a stored status.
     pub fn connectors(&self) -> Vec<String> {
         self.statuses.lock().unwrap_or_else(|p| p.into_inner()).connectors.keys().cloned().collect()
@@ -264,6 +346,10 @@ impl StatusSink for KafkaStatusStore {
             generation,
         };
         self.put_safe(key, &stored);
+    }
+
+    fn put_topic(&self, id: &TaskId, topic: &str) {
+        KafkaStatusStore::put_topic(self, id, topic);
     }
 }
 
@@ -340,5 +426,18 @@ mod tests {
         apply(&mut statuses, "status-connector-my-conn", None);
         assert!(statuses.connectors.is_empty());
         assert_eq!(statuses.tasks.keys().map(|id| id.connector.as_str()).collect::<Vec<_>>(), ["other"]);
+        assert_eq!(statuses.topics["my-conn"].iter().collect::<Vec<_>>(), ["t"]);
+        apply(&mut statuses, "status-topic-u:connector-my-conn", Some(r#"{"topic":{}}"#));
+        apply(&mut statuses, "status-topic-t:connector-my-conn", None);
+        assert_eq!(statuses.topics["my-conn"].iter().collect::<Vec<_>>(), ["u"]);
+        apply(&mut statuses, "status-topic-u:connector-my-conn", None);
+        assert!(statuses.topics.is_empty());
+        let id = TaskId { connector: "c".into(), task: 1 };
+        let value: Json = serde_json::from_slice(&encode_topic("orders", &id)).unwrap();
+        assert_eq!(value["topic"]["name"], "orders");
+        assert_eq!(value["topic"]["connector"], "c");
+        assert_eq!(value["topic"]["task"], 1);
+        assert!(value["topic"]["discoverTimestamp"].as_i64().unwrap() > 0);
+        assert_eq!(topic_record_key("c", "orders"), "status-topic-orders:connector-c");
     }
 }

@@ -10,6 +10,8 @@ fn def() -> ConfigDef {
         .define(ConfigKey::new("records", ConfigType::Long).default_value("-1"))
         .define(ConfigKey::new("value.size", ConfigType::Int).default_value("100"))
         .define(ConfigKey::new("batch.size", ConfigType::Int).default_value("1000"))
+        // Unused by the data path: lets tests check that PASSWORD values are masked over REST.
+        .define(ConfigKey::new("secret", ConfigType::Password).optional())
 }
 
 /// The connector.
