@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod forward;
+pub mod signature;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
