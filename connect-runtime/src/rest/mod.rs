@@ -2,6 +2,7 @@
 //! queue) and render its answer; writes a follower cannot serve are forwarded to the leader by one layer
 //! ([`forward`]). Handlers never panic: bad bodies are 400, herder failures carry their Kafka Connect status.
 
+pub mod auth;
 pub mod error;
 pub mod forward;
 pub mod signature;
