@@ -3,9 +3,12 @@
 //! ([`forward`]). Handlers never panic: bad bodies are 400, herder failures carry their Kafka Connect status.
 
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod forward;
+pub mod server;
 pub mod signature;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,14 +50,15 @@ impl AppState {
     }
 }
 
-/// The router of the REST API, serving `herder`.
-pub fn router(herder: HerderHandle) -> Router {
-    router_with_timeout(herder, REQUEST_TIMEOUT)
+/// The router of the REST API, serving `herder` and forwarding with `forwarder`. Authentication and TLS wrap it
+/// from outside ([`auth::protect`], [`server::serve`]).
+pub fn router(herder: HerderHandle, forwarder: Forwarder) -> Router {
+    router_with_timeout(herder, forwarder, REQUEST_TIMEOUT)
 }
 
 /// The router with a custom request timeout (tests).
-pub fn router_with_timeout(herder: HerderHandle, timeout: Duration) -> Router {
-    let state = AppState { herder, forwarder: Forwarder::new(timeout), timeout };
+pub fn router_with_timeout(herder: HerderHandle, forwarder: Forwarder, timeout: Duration) -> Router {
+    let state = AppState { herder, forwarder, timeout };
     Router::new()
         .route("/", get(root))
         .route("/connectors", get(list_connectors).post(create_connector))
@@ -69,11 +73,6 @@ pub fn router_with_timeout(herder: HerderHandle, timeout: Duration) -> Router {
         .route("/connectors/{name}/restart", post(restart_connector))
         .fallback(|| async { RestError::not_found("HTTP 404 Not Found") })
         .with_state(state)
-}
-
-/// Serves the REST API on `listener` until the future is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, herder: HerderHandle) -> std::io::Result<()> {
-    axum::serve(listener, router(herder)).await
 }
 
 /// Parses a JSON body, answering 400 with Kafka Connect's body on malformed input.

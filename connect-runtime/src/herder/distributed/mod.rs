@@ -119,6 +119,8 @@ impl DistributedHerder {
         let mode = ConnectProtocol::from_config(&config.connect_protocol).map_err(|e| e.to_string())?;
         let member = GroupMember::new(membership::group_config(&config));
         let snapshot = configs.snapshot();
+        let http =
+            crate::rest::client::http_client(&config.rest, crate::rest::REQUEST_TIMEOUT).map_err(|e| e.to_string())?;
         Ok(DistributedHerder {
             config,
             runtime,
@@ -129,10 +131,7 @@ impl DistributedHerder {
             statuses,
             requests,
             cluster_id,
-            http: reqwest::Client::builder()
-                .timeout(crate::rest::REQUEST_TIMEOUT)
-                .build()
-                .unwrap_or_else(|_| reqwest::Client::new()),
+            http,
             member,
             mode,
             assignor: None,
