@@ -9,10 +9,13 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use rdkafka::consumer::Consumer;
 
-use crate::config::{parse_listener, DistributedConfig, TopicSettings, WorkerConfig};
+use crate::config::{DistributedConfig, TopicSettings, WorkerConfig};
 use crate::herder::api::HerderHandle;
 use crate::herder::distributed::{DistributedHerder, DistributedParts};
 use crate::plugins::PluginRegistry;
+use crate::rest;
+use crate::rest::auth::BasicAuth;
+use crate::rest::forward::Forwarder;
 use crate::storage::kafka::{
     ensure_topics, internal_client_config, topic_settings, KafkaConfigStore, KafkaOffsetStore, KafkaStatusStore,
     KafkaStoreConfig, TopicSpec,
@@ -27,7 +30,6 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     let config = Arc::new(DistributedConfig::from_worker(worker_config)?);
     let file = worker_file.display().to_string();
 
-    let cluster_id = cluster_id(&config.worker)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("connect-io")
@@ -35,16 +37,13 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
         .build()
         .context("starting the I/O runtime")?;
 
-    // Bind the REST listeners first: a port in use is a configuration error, reported before anything is written.
-    let mut listeners = Vec::new();
-    for listener in &config.listeners {
-        let (_, host, port) = parse_listener(listener).map_err(|m| anyhow!("{file}: listeners: {m}"))?;
-        let host = if host.is_empty() { "0.0.0.0".to_string() } else { host };
-        let bound = runtime
-            .block_on(tokio::net::TcpListener::bind((host.as_str(), port)))
-            .map_err(|e| anyhow!("{file}: listeners: cannot listen on {listener}: {e}"))?;
-        listeners.push(bound);
-    }
+    // Bind the REST listeners and load their TLS material and credentials first: a port in use or a bad key store
+    // is a configuration error, reported before anything is written.
+    let listeners = runtime.block_on(rest::server::bind(&config.rest))?;
+    let auth = config.rest.basic_auth.as_ref().map(BasicAuth::load).transpose()?;
+    let http = rest::client::http_client(&config.rest, rest::REQUEST_TIMEOUT)?;
+
+    let cluster_id = cluster_id(&config.worker)?;
 
     let client = internal_client_config(&config.worker);
     let spec = |topic: &TopicSettings, prefix: &str| TopicSpec {
@@ -93,13 +92,15 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     let registry = Arc::new(PluginRegistry::new(config.worker.plugin_path.clone()));
 
     let (handle, requests) = HerderHandle::channel();
-    let rest = crate::rest::RestContext::new(handle.clone(), registry.clone());
+    let ctx = rest::RestContext::new(handle.clone(), registry.clone(), Forwarder::new(http));
+    let router = rest::auth::protect(rest::router(ctx), auth);
     for listener in listeners {
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let rest = rest.clone();
-        tracing::info!("REST API listening on {local}");
+        let scheme = if listener.is_https() { "https" } else { "http" };
+        let router = router.clone();
+        tracing::info!("REST API listening on {scheme}://{local}");
         runtime.spawn(async move {
-            if let Err(err) = crate::rest::serve(listener, rest).await {
+            if let Err(err) = rest::server::serve(listener, router).await {
                 tracing::error!("the REST listener on {local} failed: {err}");
             }
         });

@@ -1,10 +1,13 @@
 //! The distributed worker's own keys (Kafka Connect's `DistributedConfig`), on top of [`WorkerConfig`].
 
+use std::path::Path;
 use std::time::Duration;
 
-use connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
+use connect_api::config::{ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, ParsedConfig, Validator};
 
+use super::rest::{Listener, RestConfig, Scheme};
 use super::{ConfigError, WorkerConfig};
+use crate::rest::signature::{HmacAlgorithm, UnknownAlgorithm};
 
 /// Keys only a distributed worker reads; a standalone worker accepts them without warning.
 pub(crate) const DISTRIBUTED_KEYS: &[&str] = &[
@@ -31,6 +34,11 @@ pub(crate) const DISTRIBUTED_KEYS: &[&str] = &[
     "rest.host.name",
     "rest.port",
     "listeners",
+    "inter.worker.key.generation.algorithm",
+    "inter.worker.key.size",
+    "inter.worker.key.ttl.ms",
+    "inter.worker.signature.algorithm",
+    "inter.worker.verification.algorithms",
 ];
 
 /// Settings of one internal topic.
@@ -71,14 +79,46 @@ pub struct DistributedConfig {
     pub worker_sync_timeout: Duration,
     /// `worker.unsync.backoff.ms`.
     pub worker_unsync_backoff: Duration,
-    /// `listeners`: where the REST API listens (`http://host:port`).
+    /// `listeners`: where the REST API listens (`http://host:port`, `https://host:port`).
     pub listeners: Vec<String>,
-    /// The REST URL other workers use to reach this one (`http://host:port/`).
+    /// The REST URL other workers use to reach this one (`http://host:port/` or `https://host:port/`).
     pub advertised_url: String,
     /// `topic.tracking.enable`: record the topics each connector uses (KIP-558).
     pub topic_tracking: bool,
     /// `topic.tracking.allow.reset`: allow `PUT /connectors/{name}/topics/reset`.
     pub topic_tracking_allow_reset: bool,
+    /// The REST server's listeners, TLS and authentication.
+    pub rest: RestConfig,
+    /// Internal request signing (KIP-507).
+    pub inter_worker: InterWorkerConfig,
+}
+
+/// The `inter.worker.*` keys: how the leader's session key is made and how internal requests are signed and
+/// verified (KIP-507).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InterWorkerConfig {
+    /// `inter.worker.key.generation.algorithm`.
+    pub key_generation_algorithm: HmacAlgorithm,
+    /// `inter.worker.key.size`, in bits; `None`: the algorithm's default.
+    pub key_size_bits: Option<u32>,
+    /// `inter.worker.key.ttl.ms`: how long the leader keeps a session key before rotating it.
+    pub key_ttl: Duration,
+    /// `inter.worker.signature.algorithm`: what this worker signs its internal requests with.
+    pub signature_algorithm: HmacAlgorithm,
+    /// `inter.worker.verification.algorithms`: the signatures this worker accepts.
+    pub verification_algorithms: Vec<HmacAlgorithm>,
+}
+
+impl Default for InterWorkerConfig {
+    fn default() -> Self {
+        InterWorkerConfig {
+            key_generation_algorithm: HmacAlgorithm::HmacSha256,
+            key_size_bits: None,
+            key_ttl: Duration::from_secs(3600),
+            signature_algorithm: HmacAlgorithm::HmacSha256,
+            verification_algorithms: vec![HmacAlgorithm::HmacSha256],
+        }
+    }
 }
 
 fn def() -> ConfigDef {
@@ -119,6 +159,15 @@ fn def() -> ConfigDef {
             ),
         )
         .define(ConfigKey::new("listeners", ConfigType::List).default_value("http://:8083"))
+        .define(ConfigKey::new("inter.worker.key.generation.algorithm", ConfigType::String).default_value("HmacSHA256"))
+        .define(ConfigKey::new("inter.worker.key.size", ConfigType::Int).optional())
+        .define(
+            ConfigKey::new("inter.worker.key.ttl.ms", ConfigType::Int)
+                .default_value("3600000")
+                .validator(Validator::Range { min: Some(0.0), max: Some(i32::MAX as f64) }),
+        )
+        .define(ConfigKey::new("inter.worker.signature.algorithm", ConfigType::String).default_value("HmacSHA256"))
+        .define(ConfigKey::new("inter.worker.verification.algorithms", ConfigType::List).default_value("HmacSHA256"))
         .define(ConfigKey::new("rest.advertised.host.name", ConfigType::String).optional())
         .define(ConfigKey::new("rest.advertised.port", ConfigType::Int).optional())
         .define(ConfigKey::new("rest.advertised.listener", ConfigType::String).optional())
@@ -126,18 +175,59 @@ fn def() -> ConfigDef {
         .define(ConfigKey::new("topic.tracking.allow.reset", ConfigType::Boolean).default_value("true"))
 }
 
-/// `(scheme, host, port)` of a listener such as `http://:8083` or `http://127.0.0.1:8083`.
+/// `(scheme, host, port)` of a listener such as `http://:8083` or `https://127.0.0.1:8443`.
 pub fn parse_listener(listener: &str) -> Result<(String, String, u16), String> {
-    let (scheme, rest) =
-        listener.split_once("://").ok_or_else(|| format!("listener {listener} must look like http://host:port"))?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" {
-        return Err(format!("listener {listener}: only http:// listeners are supported by this version of connect-rs"));
+    let listener = Listener::parse(listener)?;
+    Ok((listener.scheme.as_str().to_string(), listener.host, listener.port))
+}
+
+fn inter_worker(file: &Path, parsed: &ParsedConfig) -> Result<InterWorkerConfig, ConfigError> {
+    let algorithm = |key: &str| -> Result<HmacAlgorithm, ConfigError> {
+        let name = parsed.string(key).map_err(|e| ConfigError::new(file, Some(key), e.to_string()))?;
+        name.parse().map_err(|e: UnknownAlgorithm| ConfigError::new(file, Some(key), e.to_string()))
+    };
+    let key_generation_algorithm = algorithm("inter.worker.key.generation.algorithm")?;
+    let signature_algorithm = algorithm("inter.worker.signature.algorithm")?;
+    let key = "inter.worker.verification.algorithms";
+    let mut verification_algorithms = Vec::new();
+    for name in parsed.list(key).unwrap_or_default().iter().filter(|n| !n.trim().is_empty()) {
+        let algorithm: HmacAlgorithm =
+            name.parse().map_err(|e: UnknownAlgorithm| ConfigError::new(file, Some(key), e.to_string()))?;
+        verification_algorithms.push(algorithm);
     }
-    let (host, port) =
-        rest.trim_end_matches('/').rsplit_once(':').ok_or_else(|| format!("listener {listener} has no port"))?;
-    let port: u16 = port.parse().map_err(|_| format!("listener {listener} has an invalid port"))?;
-    Ok((scheme, host.trim_matches(['[', ']']).to_string(), port))
+    if verification_algorithms.is_empty() {
+        return Err(ConfigError::new(file, Some(key), "At least one verification algorithm must be provided"));
+    }
+    if !verification_algorithms.contains(&signature_algorithm) {
+        return Err(ConfigError::new(
+            file,
+            Some("inter.worker.signature.algorithm"),
+            format!("Signature algorithm must be present in {key} list"),
+        ));
+    }
+    let key_size_bits = match parsed.get("inter.worker.key.size") {
+        Ok(ConfigValue::Int(bits)) => {
+            // Java's HMAC key generators refuse keys shorter than 40 bits.
+            if *bits < 40 {
+                return Err(ConfigError::new(
+                    file,
+                    Some("inter.worker.key.size"),
+                    format!("Invalid value {bits}: Key length must be at least 40 bits"),
+                ));
+            }
+            Some(*bits as u32)
+        }
+        _ => None,
+    };
+    let key_ttl =
+        Duration::from_millis(parsed.int("inter.worker.key.ttl.ms").map(|v| v.max(0) as u64).unwrap_or(3_600_000));
+    Ok(InterWorkerConfig {
+        key_generation_algorithm,
+        key_size_bits,
+        key_ttl,
+        signature_algorithm,
+        verification_algorithms,
+    })
 }
 
 impl DistributedConfig {
@@ -158,13 +248,32 @@ impl DistributedConfig {
             tracing::warn!("config.storage.partitions is ignored: the config topic always has exactly one partition");
         }
         let listeners: Vec<String> = parsed.list("listeners").unwrap_or_default().to_vec();
-        let first = listeners
-            .first()
-            .ok_or_else(|| ConfigError::new(&file, Some("listeners"), "must name at least one listener"))?;
-        let (scheme, host, port) = parse_listener(first).map_err(|m| ConfigError::new(&file, Some("listeners"), m))?;
-        for other in listeners.iter().skip(1) {
-            parse_listener(other).map_err(|m| ConfigError::new(&file, Some("listeners"), m))?;
-        }
+        let rest = RestConfig::from_props(&file, &worker.props, std::env::var("KAFKA_OPTS").ok().as_deref())?;
+        let advertised = match parsed.optional_string("rest.advertised.listener").ok().flatten().map(str::trim) {
+            None | Some("") => rest.listeners.first(),
+            Some(wanted) => {
+                let scheme = match wanted.to_ascii_lowercase().as_str() {
+                    "http" => Scheme::Http,
+                    "https" => Scheme::Https,
+                    _ => {
+                        return Err(ConfigError::new(&file, Some("rest.advertised.listener"), "must be http or https"))
+                    }
+                };
+                let found = rest.listeners.iter().find(|l| l.scheme == scheme);
+                if found.is_none() {
+                    return Err(ConfigError::new(
+                        &file,
+                        Some("rest.advertised.listener"),
+                        format!("no {scheme}:// listener in listeners"),
+                    ));
+                }
+                found
+            }
+        };
+        let Some(Listener { scheme, host, port, .. }) = advertised.cloned() else {
+            return Err(ConfigError::new(&file, Some("listeners"), "must name at least one listener"));
+        };
+        let inter_worker = inter_worker(&file, &parsed)?;
         let advertised_host = parsed
             .optional_string("rest.advertised.host.name")
             .ok()
@@ -209,6 +318,8 @@ impl DistributedConfig {
             advertised_url: format!("{scheme}://{advertised_host}:{advertised_port}/"),
             topic_tracking: parsed.boolean("topic.tracking.enable").unwrap_or(true),
             topic_tracking_allow_reset: parsed.boolean("topic.tracking.allow.reset").unwrap_or(true),
+            rest,
+            inter_worker,
             worker,
         })
     }
@@ -268,9 +379,75 @@ mod tests {
             ("config.storage.topic", "c"),
             ("offset.storage.topic", "o"),
             ("status.storage.topic", "s"),
-            ("listeners", "https://:8443"),
+            ("listeners", "ftp://:8443"),
         ]))
         .unwrap_err();
-        assert!(err.message.contains("only http://"), "{err}");
+        assert!(err.message.contains("unknown protocol"), "{err}");
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("group.id", "g"),
+            ("config.storage.topic", "c"),
+            ("offset.storage.topic", "o"),
+            ("status.storage.topic", "s"),
+        ]
+    }
+
+    #[test]
+    fn advertised_listener_picks_the_scheme() {
+        let mut pairs = base();
+        pairs.extend([
+            ("listeners", "http://127.0.0.1:8083,https://10.0.0.1:8443"),
+            ("listeners.https.ssl.keystore.location", "/k.pem"),
+            ("rest.advertised.listener", "https"),
+        ]);
+        let cfg = DistributedConfig::from_worker(worker(&pairs)).unwrap();
+        assert_eq!(cfg.advertised_url, "https://10.0.0.1:8443/");
+        assert_eq!(cfg.rest.listeners.len(), 2);
+        let mut pairs = base();
+        pairs.extend([("listeners", "http://127.0.0.1:8083"), ("rest.advertised.listener", "https")]);
+        let err = DistributedConfig::from_worker(worker(&pairs)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("rest.advertised.listener"));
+    }
+
+    #[test]
+    fn inter_worker_keys_default_and_validate_as_kafka_connect() {
+        let cfg = DistributedConfig::from_worker(worker(&base())).unwrap();
+        assert_eq!(cfg.inter_worker, InterWorkerConfig::default());
+        assert_eq!(cfg.inter_worker.key_ttl, Duration::from_millis(3_600_000));
+
+        let mut pairs = base();
+        pairs.extend([
+            ("inter.worker.key.generation.algorithm", "HmacSHA512"),
+            ("inter.worker.key.size", "512"),
+            ("inter.worker.key.ttl.ms", "60000"),
+            ("inter.worker.signature.algorithm", "HmacSHA512"),
+            ("inter.worker.verification.algorithms", "HmacSHA256, HmacSHA512"),
+        ]);
+        let cfg = DistributedConfig::from_worker(worker(&pairs)).unwrap();
+        assert_eq!(cfg.inter_worker.key_generation_algorithm, HmacAlgorithm::HmacSha512);
+        assert_eq!(cfg.inter_worker.key_size_bits, Some(512));
+        assert_eq!(cfg.inter_worker.key_ttl, Duration::from_secs(60));
+        assert_eq!(cfg.inter_worker.verification_algorithms, [HmacAlgorithm::HmacSha256, HmacAlgorithm::HmacSha512]);
+
+        let error = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base();
+            pairs.extend_from_slice(extra);
+            DistributedConfig::from_worker(worker(&pairs)).unwrap_err()
+        };
+        let err = error(&[("inter.worker.signature.algorithm", "HmacSHA512")]);
+        assert_eq!(err.key.as_deref(), Some("inter.worker.signature.algorithm"));
+        assert!(err.message.contains("must be present in inter.worker.verification.algorithms"), "{err}");
+        let err = error(&[("inter.worker.key.generation.algorithm", "AES")]);
+        assert_eq!(err.key.as_deref(), Some("inter.worker.key.generation.algorithm"));
+        let err = error(&[("inter.worker.verification.algorithms", "HmacSHA256,HmacMD5")]);
+        assert_eq!(err.key.as_deref(), Some("inter.worker.verification.algorithms"));
+        let err = error(&[("inter.worker.verification.algorithms", "")]);
+        assert_eq!(err.key.as_deref(), Some("inter.worker.verification.algorithms"));
+        let err = error(&[("inter.worker.key.size", "32")]);
+        assert_eq!(err.key.as_deref(), Some("inter.worker.key.size"));
+        let err = error(&[("inter.worker.key.ttl.ms", "-1")]);
+        assert_eq!(err.key.as_deref(), Some("inter.worker.key.ttl.ms"));
     }
 }

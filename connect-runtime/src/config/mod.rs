@@ -6,6 +6,7 @@
 mod connector;
 mod distributed;
 pub mod providers;
+mod rest;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -15,7 +16,11 @@ use std::path::{Path, PathBuf};
 pub use connector::{
     connector_config_def, load_connector_config, validate_framework_keys, ConnectorConfig, ConnectorType,
 };
-pub use distributed::{parse_listener, DistributedConfig, TopicSettings};
+pub use distributed::{parse_listener, DistributedConfig, InterWorkerConfig, TopicSettings};
+pub use rest::{
+    jaas_credentials_file, jaas_file_from_opts, BasicAuthSettings, ClientAuth, KeyStore, Listener, PemSource,
+    RestConfig, Scheme, TlsSettings,
+};
 pub use worker::{ConverterSpec, WorkerConfig};
 
 /// A configuration problem, located in a file and, when known, at a key.

@@ -52,9 +52,9 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// A forwarder with a request timeout.
-    pub fn new(timeout: std::time::Duration) -> Self {
-        let client = reqwest::Client::builder().timeout(timeout).build().unwrap_or_else(|_| reqwest::Client::new());
+    /// A forwarder sending with `client` (see [`super::client::http_client`]: https with the REST trust store, and
+    /// the request timeout).
+    pub fn new(client: reqwest::Client) -> Self {
         Forwarder { client }
     }
 

@@ -4,10 +4,15 @@
 //! Plugin code (validation) runs on blocking threads, never on the runtime's.
 
 mod admin;
+pub mod auth;
+pub mod client;
 mod connectors;
 pub mod error;
 pub mod forward;
 mod plugins;
+pub mod server;
+pub mod signature;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,14 +41,16 @@ pub struct RestContext {
     pub herder: HerderHandle,
     /// This worker's plugins (`/connector-plugins`, validation).
     pub registry: Arc<PluginRegistry>,
+    /// Re-issues requests to the leader or a connector's owner.
+    pub forwarder: Forwarder,
     /// How long a request may wait for the herder.
     pub timeout: Duration,
 }
 
 impl RestContext {
     /// A context with Kafka Connect's request timeout.
-    pub fn new(herder: HerderHandle, registry: Arc<PluginRegistry>) -> Self {
-        RestContext { herder, registry, timeout: REQUEST_TIMEOUT }
+    pub fn new(herder: HerderHandle, registry: Arc<PluginRegistry>, forwarder: Forwarder) -> Self {
+        RestContext { herder, registry, forwarder, timeout: REQUEST_TIMEOUT }
     }
 }
 
@@ -109,8 +116,10 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The router of the REST API.
+///
+/// Authentication and TLS wrap it from outside ([`auth::protect`], [`server::serve`]).
 pub fn router(ctx: RestContext) -> Router {
-    let state = AppState { forwarder: Forwarder::new(ctx.timeout), ctx };
+    let state = AppState { forwarder: ctx.forwarder.clone(), ctx };
     Router::new()
         .route("/", get(admin::root))
         .route("/health", get(admin::health))
@@ -142,11 +151,6 @@ pub fn router(ctx: RestContext) -> Router {
         .route("/admin/loggers/{name}", get(admin::logger).put(admin::set_logger))
         .fallback(|| async { RestError::not_found("HTTP 404 Not Found") })
         .with_state(state)
-}
-
-/// Serves the REST API on `listener` until the future is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, ctx: RestContext) -> std::io::Result<()> {
-    axum::serve(listener, router(ctx)).await
 }
 
 /// Parses a JSON body, answering 400 with Kafka Connect's body on malformed input.
@@ -228,7 +232,7 @@ mod tests {
         let (handle, requests) = HerderHandle::channel();
         drop(requests);
         let registry = Arc::new(PluginRegistry::with_builtins(Vec::new(), Vec::new()));
-        let app = router(RestContext::new(handle, registry));
+        let app = router(RestContext::new(handle, registry, Forwarder::new(reqwest::Client::new())));
         for (method, path) in ROUTES {
             let uri = path.replace("{name}", "c").replace("{task}", "0").replace("{plugin}", "FileStreamSource");
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();

@@ -136,6 +136,8 @@ impl DistributedHerder {
         let mode = ConnectProtocol::from_config(&config.connect_protocol).map_err(|e| e.to_string())?;
         let member = GroupMember::new(membership::group_config(&config));
         let snapshot = configs.snapshot();
+        let http =
+            crate::rest::client::http_client(&config.rest, crate::rest::REQUEST_TIMEOUT).map_err(|e| e.to_string())?;
         Ok(DistributedHerder {
             config,
             runtime,
@@ -148,10 +150,7 @@ impl DistributedHerder {
             cluster_id,
             ready,
             startup_config_offset: snapshot.offset,
-            http: reqwest::Client::builder()
-                .timeout(crate::rest::REQUEST_TIMEOUT)
-                .build()
-                .unwrap_or_else(|_| reqwest::Client::new()),
+            http,
             member,
             mode,
             assignor: None,

@@ -588,6 +588,18 @@ mod tests {
     }
 
     #[test]
+    fn generated_session_keys_round_trip_through_the_record() {
+        use crate::rest::signature::{generate_key, HmacAlgorithm};
+        for algorithm in HmacAlgorithm::ALL {
+            let key = generate_key(algorithm, None).unwrap();
+            let record = String::from_utf8(encode_session_key(&key)).unwrap();
+            let mut r = Replay::new();
+            r.record("session-key", Some(&record));
+            assert_eq!(r.state().session_key.as_ref(), Some(&key), "{algorithm}");
+        }
+    }
+
+    #[test]
     fn bad_and_unknown_records_are_skipped() {
         let mut r = Replay::new();
         r.record("connector-c", Some("{not json"));
