@@ -7,12 +7,14 @@
 //! - [`worker`]: task threads, the source and sink loops, converters, statuses;
 //! - [`herder`]: what runs (standalone now; distributed later);
 //! - [`storage`]: offset stores;
+//! - [`metrics`]: Prometheus metrics, named as Kafka Connect's are under Strimzi's JMX exporter rules;
 //! - [`config`]: worker and connector configuration files.
 
 pub mod cli;
 pub mod config;
 pub mod group;
 pub mod herder;
+pub mod metrics;
 pub mod plugins;
 pub mod rest;
 pub mod storage;
