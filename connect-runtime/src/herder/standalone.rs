@@ -57,11 +57,14 @@ impl StandaloneHerder {
 
     fn start_instance(&self, running: &mut RunningConnector) -> Result<(), ConnectError> {
         let name = running.config.name.clone();
-        let mut instance = running.plugin.new_connector()?;
         let context = HostConnectorContext::new(&name, running.reconfigure.clone(), self.status().clone());
-        instance.start(context, &running.config.props)?;
+        let started = running.plugin.new_connector().and_then(|mut instance| {
+            instance.start(context, &running.config.props)?;
+            Ok(instance)
+        });
+        self.worker.metrics().record_connector_startup(started.is_ok());
+        running.instance = Some(started?);
         self.status().set(StatusKey::Connector(name), State::Running, None);
-        running.instance = Some(instance);
         Ok(())
     }
 
