@@ -7,6 +7,7 @@
 //! - [`worker`]: task threads, the source and sink loops, converters, statuses;
 //! - [`herder`]: what runs (standalone now; distributed later);
 //! - [`storage`]: offset stores;
+//! - [`metrics`]: Prometheus metrics, named as Kafka Connect's are under Strimzi's JMX exporter rules;
 //! - [`config`]: worker and connector configuration files.
 
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod group;
 pub mod herder;
 pub mod logging;
+pub mod metrics;
 pub mod plugins;
 pub mod rest;
 pub mod storage;

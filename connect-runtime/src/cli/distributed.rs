@@ -92,7 +92,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     let registry = Arc::new(PluginRegistry::new(config.worker.plugin_path.clone()));
 
     let (handle, requests) = HerderHandle::channel();
-    let ctx = rest::RestContext::new(handle.clone(), registry.clone(), Forwarder::new(http));
+    let ctx = rest::RestContext::new(handle.clone(), registry.clone(), Forwarder::new(http), worker.metrics().clone());
     let router = rest::auth::protect(rest::router(ctx), auth);
     for listener in listeners {
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();

@@ -57,12 +57,15 @@ impl StandaloneHerder {
 
     fn start_instance(&self, running: &mut RunningConnector) -> Result<(), ConnectError> {
         let name = running.config.name.clone();
-        let mut instance = running.plugin.new_connector()?;
         let context = HostConnectorContext::new(&name, running.reconfigure.clone(), self.status().clone());
-        let props = self.worker.config().config_providers.resolve(&running.config.props)?;
-        instance.start(context, &props)?;
+        let started = self.worker.config().config_providers.resolve(&running.config.props).and_then(|props| {
+            let mut instance = running.plugin.new_connector()?;
+            instance.start(context, &props)?;
+            Ok(instance)
+        });
+        self.worker.metrics().record_connector_startup(started.is_ok());
+        running.instance = Some(started?);
         self.status().set(StatusKey::Connector(name), State::Running, None);
-        running.instance = Some(instance);
         Ok(())
     }
 

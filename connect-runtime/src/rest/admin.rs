@@ -54,6 +54,16 @@ pub(super) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// `GET /metrics`: Prometheus text, named as Strimzi's JMX exporter rules name Kafka Connect's metrics.
+pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+    let metrics = state.ctx.metrics.clone();
+    // Rendering reads the status board and every task's counters: cheap, but not the runtime's business.
+    match tokio::task::spawn_blocking(move || metrics.encode()).await {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => RestError::internal(format!("cannot render the metrics: {e}")).into_response(),
+    }
+}
+
 pub(super) async fn loggers() -> Response {
     Json(logging::loggers()).into_response()
 }

@@ -25,6 +25,7 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::herder::api::{HerderError, HerderHandle, HerderRequest, HerderResult};
+use crate::metrics::ConnectMetrics;
 use crate::plugins::PluginRegistry;
 use error::RestError;
 use forward::{Forwarder, Original};
@@ -43,14 +44,21 @@ pub struct RestContext {
     pub registry: Arc<PluginRegistry>,
     /// Re-issues requests to the leader or a connector's owner.
     pub forwarder: Forwarder,
+    /// This worker's metrics (`GET /metrics`).
+    pub metrics: Arc<ConnectMetrics>,
     /// How long a request may wait for the herder.
     pub timeout: Duration,
 }
 
 impl RestContext {
     /// A context with Kafka Connect's request timeout.
-    pub fn new(herder: HerderHandle, registry: Arc<PluginRegistry>, forwarder: Forwarder) -> Self {
-        RestContext { herder, registry, forwarder, timeout: REQUEST_TIMEOUT }
+    pub fn new(
+        herder: HerderHandle,
+        registry: Arc<PluginRegistry>,
+        forwarder: Forwarder,
+        metrics: Arc<ConnectMetrics>,
+    ) -> Self {
+        RestContext { herder, registry, forwarder, metrics, timeout: REQUEST_TIMEOUT }
     }
 }
 
@@ -86,6 +94,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/"),
     ("get", "/health"),
     ("get", "/openapi.json"),
+    ("get", "/metrics"),
     ("get", "/connectors"),
     ("post", "/connectors"),
     ("get", "/connectors/{name}"),
@@ -124,6 +133,7 @@ pub fn router(ctx: RestContext) -> Router {
         .route("/", get(admin::root))
         .route("/health", get(admin::health))
         .route("/openapi.json", get(admin::openapi))
+        .route("/metrics", get(admin::metrics))
         .route("/connectors", get(connectors::list).post(connectors::create))
         .route("/connectors/{name}", get(connectors::info).delete(connectors::delete))
         .route(
@@ -232,7 +242,8 @@ mod tests {
         let (handle, requests) = HerderHandle::channel();
         drop(requests);
         let registry = Arc::new(PluginRegistry::with_builtins(Vec::new(), Vec::new()));
-        let app = router(RestContext::new(handle, registry, Forwarder::new(reqwest::Client::new())));
+        let metrics = Arc::new(ConnectMetrics::new(Arc::new(crate::worker::status::StatusBoard::new("w:1"))));
+        let app = router(RestContext::new(handle, registry, Forwarder::new(reqwest::Client::new()), metrics));
         for (method, path) in ROUTES {
             let uri = path.replace("{name}", "c").replace("{task}", "0").replace("{plugin}", "FileStreamSource");
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();

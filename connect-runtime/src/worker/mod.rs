@@ -20,6 +20,7 @@ use connect_api::abi::PluginKind;
 use connect_api::{Config, ConnectError};
 
 use crate::config::{ConverterSpec, WorkerConfig};
+use crate::metrics::{ConnectMetrics, TaskKind, TaskMetrics, TaskRegistration};
 use crate::plugins::{config_to_abi, Plugin};
 use crate::storage::OffsetStore;
 use converters::{new_converter, new_header_converter, Converter, HeaderConverter};
@@ -56,6 +57,8 @@ pub struct TaskHandle {
     control: Arc<TaskControl>,
     done: mpsc::Receiver<()>,
     thread: Option<JoinHandle<()>>,
+    /// Keeps the task's series in the worker's metrics until the handle is dropped.
+    _metrics: TaskRegistration,
 }
 
 impl TaskHandle {
@@ -98,12 +101,14 @@ pub struct Worker {
     config: Arc<WorkerConfig>,
     offsets: Arc<dyn OffsetStore>,
     status: Arc<StatusBoard>,
+    metrics: Arc<ConnectMetrics>,
 }
 
 impl Worker {
-    /// A worker with its configuration, offset store and status board.
+    /// A worker with its configuration, offset store and status board; its metrics read that board.
     pub fn new(config: Arc<WorkerConfig>, offsets: Arc<dyn OffsetStore>, status: Arc<StatusBoard>) -> Self {
-        Worker { config, offsets, status }
+        let metrics = Arc::new(ConnectMetrics::new(status.clone()));
+        Worker { config, offsets, status, metrics }
     }
 
     /// The worker configuration.
@@ -114,6 +119,11 @@ impl Worker {
     /// The status board.
     pub fn status(&self) -> &Arc<StatusBoard> {
         &self.status
+    }
+
+    /// The worker's metrics (what `GET /metrics` serves).
+    pub fn metrics(&self) -> &Arc<ConnectMetrics> {
+        &self.metrics
     }
 
     /// Starts task `id` of a connector on its own thread. Errors before the thread starts (bad converter
@@ -138,27 +148,37 @@ impl Worker {
         paused: bool,
     ) -> Result<TaskHandle, ConnectError> {
         let key = StatusKey::Task(id.clone());
+        self.metrics.record_task_startup_attempt();
+        let failed = |e: &ConnectError| {
+            self.metrics.record_task_startup(false);
+            self.status.set(key.clone(), State::Failed, Some(e.status_trace()));
+        };
         // Config providers resolve placeholders in the copies handed to the task only.
         let providers = &self.config.config_providers;
         let (connector_props, mut task_config) = providers
             .resolve(connector_props)
             .and_then(|c| Ok((c, providers.resolve(&task_config)?)))
-            .inspect_err(|e| self.status.set(key.clone(), State::Failed, Some(e.status_trace())))?;
+            .inspect_err(failed)?;
         let connector_props = &connector_props;
-        let prepared = self
-            .converters(connector_props)
-            .inspect_err(|e| self.status.set(key.clone(), State::Failed, Some(e.status_trace())))?;
+        let prepared = self.converters(connector_props).inspect_err(failed)?;
         let control = Arc::new(TaskControl::new(paused));
         let (done_tx, done_rx) = mpsc::channel();
+        let kind = match plugin.kind() {
+            PluginKind::Source => TaskKind::Source,
+            PluginKind::Sink => TaskKind::Sink,
+        };
+        let registration = self.metrics.register_task(id.clone(), kind);
+        let parts =
+            TaskParts { converters: prepared, control: control.clone(), metrics: registration.metrics().clone() };
         let job: Box<dyn FnOnce() -> Result<(), ConnectError> + Send> = match plugin.kind() {
-            PluginKind::Source => self.source_job(id.clone(), plugin, task_config, prepared, control.clone()),
+            PluginKind::Source => self.source_job(id.clone(), plugin, task_config, parts),
             PluginKind::Sink => {
                 for key in ["topics", "topics.regex"] {
                     if let Some(v) = connector_props.get(key) {
                         task_config.entry(key.to_string()).or_insert_with(|| v.clone());
                     }
                 }
-                self.sink_job(id.clone(), plugin, connector_props, task_config, prepared, control.clone())
+                self.sink_job(id.clone(), plugin, connector_props, task_config, parts)
             }
         };
         let status = self.status.clone();
@@ -175,8 +195,11 @@ impl Worker {
                 }
                 let _ = done_tx.send(());
             })
-            .map_err(|e| ConnectError::new(format!("cannot start a thread for task {id}: {e}")))?;
-        Ok(TaskHandle { id, control, done: done_rx, thread: Some(thread) })
+            .map_err(|e| {
+                self.metrics.record_task_startup(false);
+                ConnectError::new(format!("cannot start a thread for task {id}: {e}"))
+            })?;
+        Ok(TaskHandle { id, control, done: done_rx, thread: Some(thread), _metrics: registration })
     }
 
     fn converters(&self, connector_props: &Config) -> Result<Converters, ConnectError> {
@@ -198,32 +221,37 @@ impl Worker {
         id: TaskId,
         plugin: Arc<Plugin>,
         task_config: Config,
-        converters: Converters,
-        control: Arc<TaskControl>,
+        parts: TaskParts,
     ) -> Box<dyn FnOnce() -> Result<(), ConnectError> + Send> {
         let config = self.config.clone();
         let offsets = self.offsets.clone();
         let status = self.status.clone();
+        let worker_metrics = self.metrics.clone();
         Box::new(move || {
-            let task = plugin.new_source_task()?;
-            let producer_config = kafka::producer_config(&config, &id.connector, id.task);
-            let mut runner = WorkerSourceTask::new(SourceTaskRun {
-                id: id.clone(),
-                task,
-                producer_config,
-                key_converter: converters.key,
-                value_converter: converters.value,
-                header_converter: converters.header,
-                offsets: offsets.clone(),
-                flush_interval: config.offset_flush_interval,
-                flush_timeout: config.offset_flush_timeout,
-                control,
-                status: status.clone(),
-            })?;
-            let context =
-                HostSourceContext { connector: id.connector.clone(), offsets, config: config_to_abi(&task_config) };
-            runner.start(context, &task_config)?;
-            runner.execute()
+            let TaskParts { converters, control, metrics } = parts;
+            let started = plugin.new_source_task().and_then(|task| {
+                let producer_config = kafka::producer_config(&config, &id.connector, id.task);
+                let mut runner = WorkerSourceTask::new(SourceTaskRun {
+                    id: id.clone(),
+                    task,
+                    producer_config,
+                    key_converter: converters.key,
+                    value_converter: converters.value,
+                    header_converter: converters.header,
+                    offsets: offsets.clone(),
+                    flush_interval: config.offset_flush_interval,
+                    flush_timeout: config.offset_flush_timeout,
+                    control,
+                    status: status.clone(),
+                    metrics,
+                })?;
+                let context =
+                    HostSourceContext { connector: id.connector.clone(), offsets, config: config_to_abi(&task_config) };
+                runner.start(context, &task_config)?;
+                Ok(runner)
+            });
+            worker_metrics.record_task_startup(started.is_ok());
+            started?.execute()
         })
     }
 
@@ -233,11 +261,11 @@ impl Worker {
         plugin: Arc<Plugin>,
         connector_props: &Config,
         task_config: Config,
-        converters: Converters,
-        control: Arc<TaskControl>,
+        parts: TaskParts,
     ) -> Box<dyn FnOnce() -> Result<(), ConnectError> + Send> {
         let config = self.config.clone();
         let status = self.status.clone();
+        let worker_metrics = self.metrics.clone();
         let topics: Vec<String> = connector_props
             .get("topics")
             .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
@@ -248,27 +276,38 @@ impl Worker {
                 Some(regex) if topics.is_empty() => Subscription::Regex(regex),
                 _ => Subscription::Topics(topics),
             };
-            let task = plugin.new_sink_task()?;
-            let runner = WorkerSinkTask::start(
-                SinkTaskRun {
-                    id: id.clone(),
-                    task,
-                    config: config_to_abi(&task_config),
-                    consumer_config: kafka::consumer_config(&config, &id.connector, id.task),
-                    subscription,
-                    key_converter: converters.key,
-                    value_converter: converters.value,
-                    header_converter: converters.header,
-                    max_poll_records: kafka::max_poll_records(&config),
-                    commit_interval: config.offset_flush_interval,
-                    control,
-                    status: status.clone(),
-                },
-                &task_config,
-            )?;
-            runner.execute()
+            let TaskParts { converters, control, metrics } = parts;
+            let started = plugin.new_sink_task().and_then(|task| {
+                WorkerSinkTask::start(
+                    SinkTaskRun {
+                        id: id.clone(),
+                        task,
+                        config: config_to_abi(&task_config),
+                        consumer_config: kafka::consumer_config(&config, &id.connector, id.task),
+                        subscription,
+                        key_converter: converters.key,
+                        value_converter: converters.value,
+                        header_converter: converters.header,
+                        max_poll_records: kafka::max_poll_records(&config),
+                        commit_interval: config.offset_flush_interval,
+                        control,
+                        status: status.clone(),
+                        metrics,
+                    },
+                    &task_config,
+                )
+            });
+            worker_metrics.record_task_startup(started.is_ok());
+            started?.execute()
         })
     }
+}
+
+/// What a task thread takes along besides its configuration.
+struct TaskParts {
+    converters: Converters,
+    control: Arc<TaskControl>,
+    metrics: Arc<TaskMetrics>,
 }
 
 struct Converters {

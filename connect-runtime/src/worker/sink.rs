@@ -20,6 +20,7 @@ use rdkafka::{ClientContext, Message, Timestamp};
 use super::converters::{Converter, HeaderConverter};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::TaskControl;
+use crate::metrics::TaskMetrics;
 use crate::plugins::SinkTaskHandle;
 
 /// How long one consumer poll waits for the first record of a batch.
@@ -58,6 +59,7 @@ pub(crate) struct SinkShared {
     control: Arc<TaskControl>,
     state: Mutex<SinkState>,
     task: Mutex<SinkTaskHandle>,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl SinkShared {
@@ -87,6 +89,20 @@ impl SinkShared {
         if offsets.is_empty() {
             return Ok(());
         }
+        let started = Instant::now();
+        self.metrics.begin_sink_commit();
+        let committed = self.commit_offsets(consumer, offsets);
+        self.metrics.record_sink_commit(started.elapsed(), matches!(committed, Ok(true)));
+        committed.map(|_| ())
+    }
+
+    /// The body of [`SinkShared::commit`]: whether the offsets `pre_commit` returned are committed now (`false`
+    /// when the consumer's commit failed, which is retried at the next commit).
+    fn commit_offsets(
+        &self,
+        consumer: &BaseConsumer<SinkContext>,
+        offsets: Vec<TopicPartitionOffset>,
+    ) -> Result<bool, ConnectError> {
         let to_commit = self.task().pre_commit(offsets)?;
         let mut tpl = TopicPartitionList::new();
         let mut changed = Vec::new();
@@ -103,7 +119,8 @@ impl SinkShared {
             }
         }
         if changed.is_empty() {
-            return Ok(());
+            // Nothing new since the last commit: done, as Kafka Connect counts it.
+            return Ok(true);
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
@@ -113,12 +130,12 @@ impl SinkShared {
                     changed.iter().map(|(tp, o)| format!("{tp}={o}")).collect::<Vec<_>>().join(", ")
                 );
                 self.state().committed.extend(changed);
-                Ok(())
+                Ok(true)
             }
             Err(err) => {
                 // Not fatal: the same offsets are committed again at the next attempt.
                 tracing::warn!("task {}: offset commit failed: {err}", self.id);
-                Ok(())
+                Ok(false)
             }
         }
     }
@@ -138,6 +155,7 @@ impl SinkShared {
             state.current.remove(tp);
             state.committed.remove(tp);
         }
+        self.metrics.set_partition_count(state.assignment.len());
         if let Err(err) = result {
             state.failure.get_or_insert(err);
         }
@@ -147,7 +165,9 @@ impl SinkShared {
         let assigned = partitions_of(tpl);
         let fresh: Vec<TopicPartition> = {
             let mut state = self.state();
-            assigned.into_iter().filter(|tp| state.assignment.insert(tp.clone())).collect()
+            let fresh = assigned.into_iter().filter(|tp| state.assignment.insert(tp.clone())).collect();
+            self.metrics.set_partition_count(state.assignment.len());
+            fresh
         };
         if fresh.is_empty() {
             return;
@@ -271,6 +291,7 @@ pub(crate) struct SinkTaskRun {
     pub commit_interval: Duration,
     pub control: Arc<TaskControl>,
     pub status: Arc<StatusBoard>,
+    pub metrics: Arc<TaskMetrics>,
 }
 
 /// The running loop of a sink task.
@@ -304,6 +325,7 @@ impl WorkerSinkTask {
             control: run.control.clone(),
             state: Mutex::default(),
             task: Mutex::new(run.task),
+            metrics: run.metrics,
         });
         let consumer: BaseConsumer<SinkContext> = run
             .consumer_config
@@ -354,6 +376,7 @@ impl WorkerSinkTask {
             state.assignment.clear();
             assigned
         };
+        self.shared.metrics.set_partition_count(0);
         let closed = if assigned.is_empty() { Ok(()) } else { self.shared.task().close(assigned) };
         let stopped = self.shared.task().stop();
         self.consumer.unsubscribe();
@@ -369,12 +392,16 @@ impl WorkerSinkTask {
                 return Err(err);
             }
             if !batch.is_empty() {
+                let records = batch.len();
+                self.shared.metrics.record_read(records);
+                let started = Instant::now();
                 let put = self.shared.task().put(batch);
                 match put {
                     Ok(()) => {
                         for span in &spans {
                             self.status.topic_used(&self.id, &span.tp.topic);
                         }
+                        self.shared.metrics.record_put(records, started.elapsed());
                         let mut state = self.shared.state();
                         for span in spans {
                             if state.assignment.contains(&span.tp) {

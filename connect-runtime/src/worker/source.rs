@@ -21,6 +21,7 @@ use rdkafka::{ClientContext, Message};
 use super::converters::{Converter, HeaderConverter};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::TaskControl;
+use crate::metrics::TaskMetrics;
 use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
 
@@ -88,6 +89,7 @@ struct Ledger {
     base_seq: u64,
     /// Per source partition, the offset after the last retired record.
     committable: Vec<(SourceMap, SourceMap)>,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl Ledger {
@@ -136,6 +138,8 @@ impl Ledger {
             retired.push(AckedRecord { record, metadata: ROption::RSome(metadata) });
         }
         if !retired.is_empty() {
+            self.metrics.record_write(retired.len());
+            self.metrics.set_active_records(self.submitted.len());
             self.note_offsets(&retired);
             task.commit_records(retired)?;
         }
@@ -178,6 +182,7 @@ pub(crate) struct SourceTaskRun {
     pub flush_timeout: Duration,
     pub control: Arc<TaskControl>,
     pub status: Arc<StatusBoard>,
+    pub metrics: Arc<TaskMetrics>,
 }
 
 /// The running loop; created after the task started.
@@ -199,6 +204,7 @@ pub(crate) struct WorkerSourceTask {
     control: Arc<TaskControl>,
     status: Arc<StatusBoard>,
     reported: Option<State>,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl WorkerSourceTask {
@@ -213,7 +219,13 @@ impl WorkerSourceTask {
             id: run.id,
             task: run.task,
             producer,
-            ledger: Ledger { acks: rx, submitted: VecDeque::new(), base_seq: 0, committable: Vec::new() },
+            ledger: Ledger {
+                acks: rx,
+                submitted: VecDeque::new(),
+                base_seq: 0,
+                committable: Vec::new(),
+                metrics: run.metrics.clone(),
+            },
             key_converter: run.key_converter,
             value_converter: run.value_converter,
             header_converter: run.header_converter,
@@ -227,6 +239,7 @@ impl WorkerSourceTask {
             control: run.control,
             status: run.status,
             reported: None,
+            metrics: run.metrics,
         })
     }
 
@@ -262,7 +275,11 @@ impl WorkerSourceTask {
                 self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
                 continue;
             }
+            let polled_at = Instant::now();
             let batch = self.task.poll()?;
+            if !batch.is_empty() {
+                self.metrics.record_poll(batch.len(), polled_at.elapsed());
+            }
             // Topic tracking: one report per run of records to the same topic, not one per record.
             let mut last_topic = String::new();
             for record in batch {
@@ -272,6 +289,7 @@ impl WorkerSourceTask {
                 }
                 self.send(record)?;
             }
+            self.metrics.set_active_records(self.ledger.submitted.len());
         }
         Ok(())
     }
@@ -374,11 +392,15 @@ impl WorkerSourceTask {
     /// kept for the next attempt.
     fn commit_offsets(&mut self) {
         self.next_flush = Instant::now() + self.flush_interval;
+        let started = Instant::now();
         if self.ledger.committable.is_empty() {
+            // As in Kafka Connect, a commit with nothing new to commit is a successful one.
+            self.metrics.record_commit(started.elapsed(), true);
             return;
         }
         match self.offsets.put(&self.id.connector, &self.ledger.committable) {
             Ok(()) => {
+                self.metrics.record_commit(started.elapsed(), true);
                 tracing::debug!(
                     "task {}: committed offsets of {} source partitions",
                     self.id,
@@ -389,7 +411,10 @@ impl WorkerSourceTask {
                     tracing::warn!("task {}: commit() failed: {err}", self.id);
                 }
             }
-            Err(err) => tracing::error!("task {}: failed to commit offsets: {err}", self.id),
+            Err(err) => {
+                self.metrics.record_commit(started.elapsed(), false);
+                tracing::error!("task {}: failed to commit offsets: {err}", self.id);
+            }
         }
     }
 }

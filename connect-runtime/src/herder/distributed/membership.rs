@@ -57,6 +57,7 @@ impl DistributedHerder {
 
     /// Joins (or rejoins) the group and applies the assignment.
     pub(super) fn rebalance(&mut self) {
+        self.worker.metrics().rebalance().started();
         self.rejoin_requested = false;
         self.scheduled_rebalance = None;
         if !self.mode.is_incremental() {
@@ -190,6 +191,7 @@ impl DistributedHerder {
             assignment.delay_ms
         );
         self.apply_assignment(&assignment, protocol);
+        self.worker.metrics().rebalance().completed(joined.generation, protocol.config_value(), &assignment.leader_url);
         self.applied_stamp = joined.generation.saturating_add(1).max(1);
         self.ready.store(true, std::sync::atomic::Ordering::Release);
         if assignment.delay_ms > 0 {

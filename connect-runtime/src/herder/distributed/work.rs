@@ -58,6 +58,7 @@ impl DistributedHerder {
                     instance.start(context, &config)?;
                     Ok(instance)
                 });
+                self.worker.metrics().record_connector_startup(started.is_ok());
                 match started {
                     Ok(instance) => {
                         running.instance = Some(instance);
@@ -98,9 +99,15 @@ impl DistributedHerder {
             return;
         };
         let paused = self.snapshot.target_state(&id.connector) == TargetState::Paused;
-        let started = self
-            .plugin_of(&connector_config)
-            .and_then(|plugin| self.worker.start_task_in(id.clone(), plugin, &connector_config, task_config, paused));
+        let started = match self.plugin_of(&connector_config) {
+            Ok(plugin) => self.worker.start_task_in(id.clone(), plugin, &connector_config, task_config, paused),
+            Err(err) => {
+                // The worker never saw this start: count it here.
+                self.worker.metrics().record_task_startup_attempt();
+                self.worker.metrics().record_task_startup(false);
+                Err(err)
+            }
+        };
         match started {
             Ok(handle) => {
                 self.tasks.insert(id.clone(), handle);
