@@ -39,6 +39,25 @@ fn assert_error(answer: &(u16, Value), code: u16, needle: &str) {
     assert!(message.contains(needle), "message {message:?} should contain {needle:?}");
 }
 
+/// The Prometheus scrape of a worker's `/metrics`.
+fn scrape(rest: &Rest) -> prometheus_parse::Scrape {
+    let (code, text) = rest.get_text("/metrics");
+    assert_eq!(code, 200, "{text}");
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text format")
+}
+
+/// The value of the first sample of `name` with `labels`.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let found =
+        scrape.samples.iter().find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))?;
+    match found.value {
+        prometheus_parse::Value::Counter(v)
+        | prometheus_parse::Value::Gauge(v)
+        | prometheus_parse::Value::Untyped(v) => Some(v),
+        _ => None,
+    }
+}
+
 fn state_of(rest: &Rest, name: &str) -> Option<String> {
     rest.status(name).and_then(|s| s["connector"]["state"].as_str().map(str::to_string))
 }
@@ -61,7 +80,7 @@ fn every_endpoint_answers_like_kafka_connect() {
     let broker = Broker::start();
     broker.create_topic("lines", 1);
     let dir = test_dir();
-    let plugins = plugin_dir(dir.path(), &["connect_file", "generator"]);
+    let plugins = plugin_dir(dir.path(), &["connect_file", "test_plugin_generator"]);
     let secrets = dir.path().join("secrets.properties");
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
@@ -135,6 +154,9 @@ fn every_endpoint_answers_like_kafka_connect() {
     wait_for("100 lines through source and sink", SETTLE, || (read_lines(&output).len() >= 100).then_some(()));
 
     // Reads, on both workers.
+    wait_for("src and snk known to the follower", SETTLE, || {
+        (rest.get("/connectors/src").0 == 200 && rest.get("/connectors/snk").0 == 200).then_some(())
+    });
     for r in [&rest, &other] {
         let (code, info) = r.get("/connectors/src");
         assert_eq!(code, 200, "{info}");
@@ -156,9 +178,13 @@ fn every_endpoint_answers_like_kafka_connect() {
     assert_error(&rest.get("/connectors/src/tasks/x/status"), 404, "src-x");
 
     // Password masking: a plain value is hidden, a placeholder is shown.
-    let generator = json!({"connector.class": "Generator", "topic": "gen", "records": "0", "secret": "hunter2"});
+    let generator = json!({"connector.class": "GeneratorSource", "topic": "gen", "records": "0", "secret": "hunter2"});
     rest.create_connector("gen", generator);
-    let (_, config) = rest.get("/connectors/gen/config");
+    // A follower learns of a config written by the leader when it reads the config topic.
+    let config = wait_for("gen known to the follower", SETTLE, || {
+        let (code, config) = rest.get("/connectors/gen/config");
+        (code == 200).then_some(config)
+    });
     assert_eq!(config["secret"], "[hidden]", "{config}");
     let (code, patched) =
         until_not_conflict("gen patched", || rest.patch("/connectors/gen/config", &json!({"secret": placeholder})));
@@ -173,6 +199,7 @@ fn every_endpoint_answers_like_kafka_connect() {
     assert_error(&rest.patch("/connectors/nope/config", &json!({"a": "b"})), 404, "nope");
     assert_error(&rest.patch("/connectors/gen/config", &json!({"name": "other"})), 400, "doesn't match");
     assert_eq!(until_not_conflict("gen deleted", || rest.delete("/connectors/gen")).0, 204);
+    wait_for("gen gone on the follower", SETTLE, || (rest.get("/connectors/gen").0 == 404).then_some(()));
     assert_error(&rest.get("/connectors/gen"), 404, "not found");
     assert_error(&rest.delete("/connectors/gen"), 404, "not found");
 
@@ -237,6 +264,27 @@ fn every_endpoint_answers_like_kafka_connect() {
     assert_eq!(answer["message"], "The offsets for this connector have been reset successfully");
     let (_, offsets) = rest.get("/connectors/src/offsets");
     assert_eq!(offsets, json!({"offsets": []}));
+
+    // Metrics, parsed as Prometheus parses them.
+    let (code, _) = other.get_text("/metrics");
+    assert_eq!(code, 200);
+    let tasks: f64 = [&rest, &other]
+        .iter()
+        .map(|r| sample(&scrape(r), "kafka_connect_worker_task_count", &[]).expect("task count"))
+        .sum();
+    assert_eq!(tasks, 1.0, "the stopped source has no task; the sink has one");
+    for r in [&rest, &other] {
+        let rebalances = sample(&scrape(r), "kafka_connect_worker_rebalance_completed_rebalances_total", &[]);
+        assert!(rebalances.unwrap_or(0.0) >= 1.0, "every worker completed a rebalance");
+    }
+    let snk_worker = rest.status("snk").unwrap()["tasks"][0]["worker_id"].as_str().unwrap().to_string();
+    let owner = if workers[1 - follower].id() == snk_worker { &other } else { &rest };
+    let owned = scrape(owner);
+    let task = [("connector", "snk"), ("task", "0")];
+    let read = sample(&owned, "kafka_connect_sink_task_sink_record_read_total", &task);
+    assert!(read.unwrap_or(0.0) >= 200.0, "the sink task read every line: {read:?}");
+    let running = [("connector", "snk"), ("task", "0"), ("status", "running")];
+    assert_eq!(sample(&owned, "kafka_connect_connector_task_status", &running), Some(1.0));
 
     // Log levels, on one worker and cluster-wide.
     let (code, loggers) = rest.get("/admin/loggers");
