@@ -87,12 +87,20 @@ impl Rest {
 
     /// `method path` with a raw body sent as JSON (for malformed bodies).
     pub fn raw(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        self.send_with_headers(method, path, body, &[])
+    }
+
+    /// `method path` with a raw JSON body and extra headers.
+    pub fn send_with_headers(&self, method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
-        let request = self
+        let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
             .header("Content-Type", "application/json")
             .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         self.send(request).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 

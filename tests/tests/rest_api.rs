@@ -177,6 +177,24 @@ fn every_endpoint_answers_like_kafka_connect() {
     assert_error(&rest.get("/connectors/src/tasks/7/status"), 404, "src-7");
     assert_error(&rest.get("/connectors/src/tasks/x/status"), 404, "src-x");
 
+    // Internal task-config writes must be signed with the session key in a sessioned group (KIP-507).
+    let tasks = json!([{"file": "/tmp/forged", "topic": "lines"}]);
+    assert_error(&other.post("/connectors/src/tasks", &tasks), 400, "missing required signature");
+    let (code, forged) = other.send_with_headers(
+        "POST",
+        "/connectors/src/tasks",
+        &tasks.to_string(),
+        &[("X-Connect-Authorization", "AAAA"), ("X-Connect-Request-Signature-Algorithm", "HmacSHA256")],
+    );
+    assert_eq!((code, forged["error_code"].as_u64()), (403, Some(403)), "{forged}");
+    let (code, forged) = other.send_with_headers(
+        "POST",
+        "/connectors/src/tasks",
+        &tasks.to_string(),
+        &[("X-Connect-Authorization", "AAAA"), ("X-Connect-Request-Signature-Algorithm", "HmacMD5")],
+    );
+    assert_eq!(code, 400, "{forged}");
+
     // Password masking: a plain value is hidden, a placeholder is shown.
     let generator = json!({"connector.class": "GeneratorSource", "topic": "gen", "records": "0", "secret": "hunter2"});
     rest.create_connector("gen", generator);

@@ -261,9 +261,20 @@ pub enum HerderRequest {
         name: String,
         /// The task configurations, task 0 first.
         configs: Vec<BTreeMap<String, String>>,
+        /// The request's signature headers and raw body, checked against the session key (KIP-507).
+        signed: SignedRequest,
         /// Reply.
         reply: oneshot::Sender<HerderResult<()>>,
     },
+}
+
+/// An internal request as received: its headers (for the signature) and its raw body.
+#[derive(Clone, Debug, Default)]
+pub struct SignedRequest {
+    /// The request headers.
+    pub headers: axum::http::HeaderMap,
+    /// The body exactly as received.
+    pub body: bytes::Bytes,
 }
 
 /// The REST layer's handle on a herder.

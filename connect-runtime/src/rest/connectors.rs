@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use serde_json::json;
 use super::error::RestError;
 use super::forward::Original;
 use super::{answer, config_patch, config_strings, parse_body, query_flag, AppState};
-use crate::herder::api::{ConnectorOffsets, HerderError, HerderRequest, InitialState};
+use crate::herder::api::{ConnectorOffsets, HerderError, HerderRequest, InitialState, SignedRequest};
 use crate::worker::status::TaskId;
 
 pub(super) async fn list(
@@ -179,11 +179,13 @@ pub(super) async fn put_task_configs(
     State(state): State<AppState>,
     Path(name): Path<String>,
     original: Original,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RestError> {
     let list: Vec<BTreeMap<String, serde_json::Value>> = parse_body(&body)?;
     let configs = list.into_iter().map(config_strings).collect::<Result<Vec<_>, _>>()?;
-    let result = state.ask(|reply| HerderRequest::PutTaskConfigs { name, configs, reply }).await;
+    let signed = SignedRequest { headers, body: body.clone() };
+    let result = state.ask(|reply| HerderRequest::PutTaskConfigs { name, configs, signed, reply }).await;
     Ok(answer(&state, &original, body, result, |()| StatusCode::NO_CONTENT.into_response()).await)
 }
 

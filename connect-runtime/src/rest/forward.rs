@@ -4,10 +4,11 @@
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::RestError;
+use super::signature::{SIGNATURE_ALGORITHM_HEADER, SIGNATURE_HEADER};
 use crate::herder::api::{CONFLICT_NO_LEADER, CONFLICT_REBALANCE};
 
 /// The parts of the incoming request needed to re-issue it elsewhere.
@@ -20,6 +21,8 @@ pub struct Original {
     /// `forward`: none on a client's request, `true` or `false` on a forwarded one.
     forward: Option<bool>,
     authorization: Option<HeaderValue>,
+    /// KIP-507 signature headers of internal requests, which travel with them.
+    signature: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Original {
@@ -41,6 +44,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Original {
             query,
             forward,
             authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
+            signature: [SIGNATURE_HEADER, SIGNATURE_ALGORITHM_HEADER]
+                .into_iter()
+                .filter_map(|name| {
+                    let value = parts.headers.get(name)?.clone();
+                    Some((HeaderName::from_bytes(name.as_bytes()).ok()?, value))
+                })
+                .collect(),
         })
     }
 }
@@ -84,6 +94,9 @@ impl Forwarder {
         let mut request = self.client.request(original.method.clone(), url).header(header::ACCEPT, "application/json");
         if !body.is_empty() {
             request = request.header(header::CONTENT_TYPE, "application/json").body(body);
+        }
+        for (name, value) in &original.signature {
+            request = request.header(name.clone(), value.clone());
         }
         if let Some(auth) = &original.authorization {
             request = request.header(header::AUTHORIZATION, auth.clone());

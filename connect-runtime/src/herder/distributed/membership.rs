@@ -191,6 +191,7 @@ impl DistributedHerder {
             assignment.delay_ms
         );
         self.apply_assignment(&assignment, protocol);
+        self.group_protocol = Some(protocol);
         self.worker.metrics().rebalance().completed(joined.generation, protocol.config_value(), &assignment.leader_url);
         self.applied_stamp = joined.generation.saturating_add(1).max(1);
         self.ready.store(true, std::sync::atomic::Ordering::Release);

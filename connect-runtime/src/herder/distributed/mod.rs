@@ -101,6 +101,8 @@ pub struct DistributedHerder {
 
     member: GroupMember,
     mode: ConnectProtocol,
+    /// The protocol the group chose in the last join (`sessioned` turns request signing on).
+    group_protocol: Option<ConnectProtocol>,
     assignor: Option<Box<dyn Assignor>>,
     snapshot: ClusterConfigState,
     joined: Option<Joined>,
@@ -153,6 +155,7 @@ impl DistributedHerder {
             http,
             member,
             mode,
+            group_protocol: None,
             assignor: None,
             snapshot,
             joined: None,
@@ -191,6 +194,7 @@ impl DistributedHerder {
         } else if self.needs_rebalance() {
             self.rebalance();
         }
+        self.maintain_session_key();
         self.reconfigure_connectors();
         self.wait_for_events(TICK);
     }
@@ -200,6 +204,38 @@ impl DistributedHerder {
             || self.rejoin_requested
             || self.member.needs_rejoin()
             || self.scheduled_rebalance.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// The leader of a `sessioned` group distributes a session key through the config topic and replaces it
+    /// when it is older than `inter.worker.key.ttl.ms` (or of another algorithm than configured), as Kafka
+    /// Connect's leader does.
+    fn maintain_session_key(&mut self) {
+        if !self.is_leader() || self.rejoin_requested || self.group_protocol != Some(ConnectProtocol::Sessioned) {
+            return;
+        }
+        let settings = &self.config.inter_worker;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        let ttl = i64::try_from(settings.key_ttl.as_millis()).unwrap_or(i64::MAX);
+        let current = self.snapshot.session_key.as_ref().is_some_and(|key| {
+            key.algorithm == settings.key_generation_algorithm.name()
+                && key.creation_timestamp.saturating_add(ttl) > now
+        });
+        if current {
+            return;
+        }
+        match crate::rest::signature::generate_key(settings.key_generation_algorithm, settings.key_size_bits) {
+            Ok(key) => match self.configs.put_session_key(&key) {
+                Ok(()) => {
+                    tracing::info!("distributed a new session key ({})", key.algorithm);
+                    self.refresh_configs(CONFIG_READ_TIMEOUT);
+                }
+                Err(err) => tracing::warn!("cannot write a new session key: {err}"),
+            },
+            Err(err) => tracing::error!("{err}"),
+        }
     }
 
     fn is_leader(&self) -> bool {

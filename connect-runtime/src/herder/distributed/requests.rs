@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use connect_api::abi::PluginKind;
 
 use super::DistributedHerder;
+use crate::group::protocol::ConnectProtocol;
 use crate::herder::api::{
     ConnectorInfo, ConnectorStateInfo, ConnectorTaskId, Created, HerderError, HerderRequest, HerderResult,
-    InitialState, StateInfo, TaskInfo, TaskStateInfo,
+    InitialState, SignedRequest, StateInfo, TaskInfo, TaskStateInfo,
 };
 use crate::herder::validation::{masked, require_valid, InvalidConnector};
 use crate::storage::kafka::{RestartRequest, StoredStatus, TargetState};
@@ -119,8 +120,8 @@ impl DistributedHerder {
                 let result = self.restart_task(&id);
                 send(reply, result)
             }
-            HerderRequest::PutTaskConfigs { name, configs, reply } => {
-                let result = self.put_task_configs(&name, configs);
+            HerderRequest::PutTaskConfigs { name, configs, signed, reply } => {
+                let result = self.check_signature(&signed).and_then(|()| self.put_task_configs(&name, configs));
                 send(reply, result)
             }
         }
@@ -209,6 +210,22 @@ impl DistributedHerder {
             tracing::warn!("cannot forget the active topics of deleted connector {name}: {err}");
         }
         Ok(())
+    }
+
+    /// Internal requests must be signed with the session key once the group runs the `sessioned` protocol
+    /// (KIP-507); before that, there is no key to sign with.
+    fn check_signature(&self, signed: &SignedRequest) -> HerderResult<()> {
+        if self.group_protocol != Some(ConnectProtocol::Sessioned) {
+            return Ok(());
+        }
+        let allowed = &self.config.inter_worker.verification_algorithms;
+        crate::rest::signature::verify(&signed.headers, &signed.body, self.snapshot.session_key.as_ref(), allowed)
+            .map_err(|e| match e.status.as_u16() {
+                400 => HerderError::BadRequest(e.message),
+                403 => HerderError::Forbidden(e.message),
+                503 => HerderError::Unavailable(e.message),
+                _ => HerderError::Internal(e.message),
+            })
     }
 
     /// `PATCH /connectors/{name}/config`: the patch merged into the stored config, then validated and written

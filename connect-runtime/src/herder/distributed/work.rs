@@ -210,7 +210,14 @@ impl DistributedHerder {
         let url = reqwest::Url::parse(&leader)
             .and_then(|base| base.join(&format!("connectors/{name}/tasks")))
             .map_err(|e| format!("invalid leader URL {leader}: {e}"))?;
-        let request = self.http.post(url).query(&[("forward", "true")]).json(&configs);
+        let body = serde_json::to_vec(&configs).map_err(|e| e.to_string())?;
+        let request =
+            self.http.post(url).query(&[("forward", "true")]).header(reqwest::header::CONTENT_TYPE, "application/json");
+        // Signed with the session key once there is one (KIP-507); the leader checks it in a sessioned group.
+        let request = match &self.snapshot.session_key {
+            Some(key) => crate::rest::signature::sign(request, body, key, self.config.inter_worker.signature_algorithm),
+            None => request.body(body),
+        };
         // The request is built inside the runtime: reqwest arms its timeout when it is sent.
         self.runtime.block_on(async move {
             let response = request.send().await.map_err(|e| e.to_string())?;
