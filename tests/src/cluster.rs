@@ -47,6 +47,11 @@ impl Rest {
         Rest { base: format!("http://127.0.0.1:{port}"), client }
     }
 
+    /// A client of `base` (e.g. `https://localhost:8443`) through `client` (TLS trust, credentials).
+    pub fn with_client(base: impl Into<String>, client: reqwest::blocking::Client) -> Rest {
+        Rest { base: base.into(), client }
+    }
+
     fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<(u16, Value), String> {
         let response = request.send().map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
@@ -162,6 +167,9 @@ impl DistributedWorker {
         let properties = dir.join(format!("worker-{port}.properties"));
         let bootstrap = broker.bootstrap();
         let listener = format!("http://127.0.0.1:{port}");
+        // `{port}` in an extra value stands for this worker's REST port (e.g. an https listener).
+        let extra: Vec<(String, String)> =
+            extra.iter().map(|(k, v)| (k.to_string(), v.replace("{port}", &port.to_string()))).collect();
         let plugins = plugins.display().to_string();
         let mut pairs: Vec<(String, String)> = vec![
             ("bootstrap.servers".into(), bootstrap),
@@ -170,8 +178,8 @@ impl DistributedWorker {
         ];
         pairs.extend(group_settings(group));
         for (k, v) in extra {
-            pairs.retain(|(key, _)| key != k);
-            pairs.push((k.to_string(), v.to_string()));
+            pairs.retain(|(key, _)| *key != k);
+            pairs.push((k, v));
         }
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         write_properties(&properties, &pairs);
