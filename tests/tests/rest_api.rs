@@ -253,6 +253,16 @@ fn every_endpoint_answers_like_kafka_connect() {
         204
     );
     assert_error(&rest.post("/connectors/nope/restart", &Value::Null), 404, "nope");
+    assert_error(&rest.post("/connectors/nope/restart?includeTasks=true", &Value::Null), 404, "nope");
+    assert_error(&rest.post("/connectors/src/tasks/9/restart", &Value::Null), 404, "src-9");
+    for action in ["pause", "resume", "stop"] {
+        assert_error(&rest.put(&format!("/connectors/nope/{action}"), &Value::Null), 404, "nope");
+    }
+    assert_error(&rest.get("/connectors/nope/offsets"), 404, "nope");
+    assert_error(&rest.delete("/connectors/nope/offsets"), 404, "nope");
+    assert_error(&rest.put("/connectors/nope/topics/reset", &Value::Null), 404, "nope");
+    assert_error(&rest.raw("PATCH", "/connectors/src/offsets", "[1,2"), 400, "Invalid JSON");
+    assert_error(&rest.raw("PUT", "/connectors/src/config", "null"), 400, "Invalid JSON");
     wait_for("src running after restarts", SETTLE, || rest.status("src").filter(|s| all_running(s, 1)).map(|_| ()));
 
     // Offsets (KIP-875): source offsets from the offsets topic, sink offsets from the consumer group.

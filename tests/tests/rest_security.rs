@@ -67,6 +67,7 @@ fn https_and_basic_auth_protect_the_api_and_workers_still_cooperate() {
         ("listeners.https.ssl.truststore.location", ca_file.as_str()),
         ("rest.extension.classes", "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"),
         ("rest.basic.auth.credentials.file", users.as_str()),
+        ("topic.tracking.enable", "false"),
     ];
     let mut workers: Vec<DistributedWorker> =
         (0..2).map(|_| DistributedWorker::start(dir.path(), &broker, &plugins, "secure", &settings)).collect();
@@ -115,6 +116,8 @@ fn https_and_basic_auth_protect_the_api_and_workers_still_cooperate() {
     for (name, tasks) in [("secure-src", 1), ("secure-sink", 1), ("secure-gen", 2)] {
         wait_for(&format!("{name} running"), SETTLE, || leader.status(name).filter(|s| all_running(s, tasks)));
     }
+    let (code, forbidden) = admin.get("/connectors/secure-src/topics");
+    assert_eq!((code, forbidden["message"].as_str()), (403, Some("Topic tracking is disabled.")), "{forbidden}");
     let log: String = workers.iter().map(|w| w.process.output()).collect();
     assert!(log.contains("distributed a new session key"), "the leader distributes a session key");
 }
