@@ -66,29 +66,48 @@ pub struct Broker {
 impl Broker {
     /// Starts a broker and waits until it accepts connections.
     pub fn start() -> Broker {
-        let tansu = tools::tansu();
         let dir = tempfile::tempdir().expect("broker temp dir");
         let port = free_port();
+        let child = Self::spawn(dir.path(), port);
+        let broker = Broker { child, port, dir };
+        broker.wait_listening();
+        broker
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
         let url = format!("tcp://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.path().join("broker.log")).expect("broker log");
-        let mut command = Command::new(tansu);
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("broker.log")).expect("log");
+        let mut command = Command::new(tools::tansu());
         command
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             // tansu resolves the sqlite path against its working directory.
             .args(["--storage-engine", "sqlite://broker.db"])
-            .current_dir(dir.path())
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
         die_with_parent(&mut command);
-        let child = command.spawn().expect("start tansu");
-        let broker = Broker { child, port, dir };
+        command.spawn().expect("start tansu")
+    }
+
+    fn wait_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not start: {}", broker.log());
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not start: {}", self.log());
             std::thread::sleep(Duration::from_millis(20));
         }
-        broker
+    }
+
+    /// Kills the broker (SIGKILL); its storage stays for [`Broker::restart`].
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the broker again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(self.dir.path(), self.port);
+        self.wait_listening();
     }
 
     /// `host:port` for `bootstrap.servers`.

@@ -307,3 +307,40 @@ fn a_worker_that_joins_while_configs_are_written_catches_up_before_taking_work()
         assert!(!log.contains("is FAILED"), "{}", dump_logs(&all));
     }
 }
+
+#[test]
+fn losing_the_coordinator_stops_all_work_until_it_answers_again() {
+    let mut broker = Broker::start();
+    broker.create_topic("lost-lines", 1);
+    let dir = test_dir();
+    let plugins = plugin_dir(dir.path(), &["connect_file"]);
+    // A static sink consumer: its group survives the broker restart without a new leader election (see README).
+    let extra = [("consumer.group.instance.id", "lost-sink-0")];
+    let mut workers = start_cluster(1, dir.path(), &broker, &plugins, "lost", &extra);
+    let rest = workers[0].rest.clone();
+    let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
+    let mut expected = write_lines(&input, 0, 100);
+    rest.create_connector("lost-src", file_source(&input, "lost-lines"));
+    rest.create_connector("lost-sink", file_sink(&output, "lost-lines"));
+    wait_for("the first 100 lines in the sink", SETTLE, || (read_lines(&output).len() >= 100).then_some(()));
+
+    // The broker (the group coordinator) disappears: the worker stops everything it runs.
+    broker.kill();
+    workers[0].process.wait_for_output("stopping all connectors and tasks so that nothing runs twice", SETTLE);
+    wait_for("both tasks stopped", SETTLE, || {
+        let log = workers[0].process.output();
+        (log.contains("task lost-src-0 is UNASSIGNED") && log.contains("task lost-sink-0 is UNASSIGNED")).then_some(())
+    });
+    expected.extend(write_lines(&input, 100, 200));
+
+    // Back: the worker rejoins, restarts its work, and every line arrives (at least once, as in Kafka Connect).
+    broker.restart();
+    workers[0].process.wait_for_output("the group coordinator answers again", SETTLE);
+    let logs = || dump_logs(&workers.iter().collect::<Vec<_>>());
+    wait_for("all 200 lines in the sink after the coordinator came back", SETTLE, || {
+        let got: BTreeSet<String> = read_lines(&output).into_iter().collect();
+        expected.iter().all(|l| got.contains(l)).then_some(())
+    });
+    let status = rest.status("lost-src").unwrap_or_else(|| panic!("no status: {}", logs()));
+    assert!(all_running(&status, 1), "{status} {}", logs());
+}

@@ -236,6 +236,52 @@ mod tests {
         assert_eq!(documented, ROUTES.len(), "openapi.json documents a route the router does not serve");
     }
 
+    /// A router over a herder that answers every request with `NotLeader { leader_url }`.
+    fn not_leader_app(leader_url: Option<String>) -> Router {
+        let (handle, mut requests) = HerderHandle::channel();
+        tokio::spawn(async move {
+            while let Some(request) = requests.recv().await {
+                let err = HerderError::NotLeader { leader_url: leader_url.clone() };
+                match request {
+                    HerderRequest::PutConnectorConfig { reply, .. } => drop(reply.send(Err(err))),
+                    HerderRequest::DeleteConnector(_, reply) => drop(reply.send(Err(err))),
+                    other => panic!("unexpected request {other:?}"),
+                }
+            }
+        });
+        let registry = Arc::new(PluginRegistry::with_builtins(Vec::new(), Vec::new()));
+        let metrics = Arc::new(ConnectMetrics::new(Arc::new(crate::worker::status::StatusBoard::new("w:1"))));
+        router(RestContext::new(handle, registry, Forwarder::new(reqwest::Client::new()), metrics))
+    }
+
+    async fn call(app: Router, method: Method, uri: &str, body: &str) -> (StatusCode, serde_json::Value) {
+        let request = Request::builder().method(method).uri(uri).body(Body::from(body.to_string())).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn writes_during_a_rebalance_answer_409() {
+        // No known leader (a rebalance is under way): Kafka Connect's 409.
+        let body = r#"{"name":"c","config":{"connector.class":"X"}}"#;
+        let (status, answer) = call(not_leader_app(None), Method::POST, "/connectors", body).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(answer["error_code"], 409);
+        assert_eq!(answer["message"], crate::herder::api::CONFLICT_NO_LEADER);
+        // A request that already took its two hops is not forwarded again.
+        let app = not_leader_app(Some("http://127.0.0.1:1/".to_string()));
+        let (status, answer) = call(app, Method::DELETE, "/connectors/c?forward=false", "").await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(answer["message"], crate::herder::api::CONFLICT_REBALANCE);
+        // A leader that cannot be reached: 500 naming the forwarding failure.
+        let app = not_leader_app(Some("http://127.0.0.1:1/".to_string()));
+        let (status, answer) = call(app, Method::DELETE, "/connectors/c", "").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(answer["message"].as_str().unwrap().starts_with("IO Error trying to forward REST request"), "{answer}");
+    }
+
     #[tokio::test]
     async fn every_listed_route_is_served() {
         // A herder that is gone: every request reaches its handler, which answers 500, 503 or its own error.

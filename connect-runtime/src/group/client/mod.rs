@@ -139,6 +139,13 @@ impl GroupMember {
         }
     }
 
+    /// The next event of the heartbeat task if one is waiting; never blocks.
+    pub fn try_next_event(&mut self) -> Option<MemberEvent> {
+        let event = self.events_rx.try_recv().ok()?;
+        self.apply_shared_state();
+        Some(event)
+    }
+
     /// Whether the member must rejoin: not joined, or a heartbeat saw a rebalance or fencing, or the coordinator was
     /// lost, or `request_rejoin` was called.
     pub fn needs_rejoin(&self) -> bool {

@@ -121,6 +121,12 @@ impl DistributedHerder {
             Ok(joined) => joined,
             Err(err) => {
                 tracing::warn!("joining group {} failed: {err}", self.config.group_id);
+                if !self.connectors.is_empty() || !self.tasks.is_empty() {
+                    // Out of the group for a whole join deadline: others may own this work by now.
+                    tracing::warn!("stopping all connectors and tasks until this worker is back in the group");
+                    self.stop_all_work();
+                }
+                self.joined = None;
                 self.rejoin_requested = true;
                 std::thread::sleep(JOIN_BACKOFF);
                 return;
@@ -285,7 +291,7 @@ impl DistributedHerder {
         }
     }
 
-    fn handle_member_event(&mut self, event: MemberEvent) {
+    pub(super) fn handle_member_event(&mut self, event: MemberEvent) {
         match event {
             MemberEvent::RebalanceNeeded | MemberEvent::Fenced => {
                 tracing::info!("group {}: {event:?}; rejoining", self.config.group_id);

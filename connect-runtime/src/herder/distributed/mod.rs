@@ -189,6 +189,11 @@ impl DistributedHerder {
 
     fn tick(&mut self) {
         self.refresh_configs(CONFIG_READ_TIMEOUT);
+        // Heartbeat events that arrived meanwhile first: a lost coordinator must stop the work before a rejoin is
+        // tried (the attempt could otherwise keep it running for a whole join deadline).
+        while let Some(event) = self.member.try_next_event() {
+            self.handle_member_event(event);
+        }
         if self.coordinator_lost {
             // Nothing runs until the coordinator answers again (the heartbeat task reports it).
         } else if self.needs_rebalance() {
