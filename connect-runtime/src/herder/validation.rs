@@ -45,7 +45,8 @@ pub fn validate(registry: &PluginRegistry, props: &Config) -> Result<(Arc<Plugin
     let own = connector
         .validate(props)
         .map_err(|e| InvalidConnector::Instantiation { class: plugin.class().to_string(), message: e.to_string() })?;
-    let framework = validate_framework_keys(plugin.kind(), props);
+    let mut framework = validate_framework_keys(plugin.kind(), props);
+    check_converters(props, &mut framework);
     // The connector's own definition wins over the framework's on a clash, as in Kafka Connect.
     let mut values: Vec<ConfigValueInfo> =
         framework.into_iter().filter(|f| !own.iter().any(|o| o.name == f.name)).collect();
@@ -53,6 +54,24 @@ pub fn validate(registry: &PluginRegistry, props: &Config) -> Result<(Arc<Plugin
     let def = plugin.config_def().clone().merge_missing(&connector_config_def(plugin.kind()));
     let report = ConfigInfos::new(plugin.class(), &def, values);
     Ok((plugin, report))
+}
+
+/// Per-connector converters must be ones the worker has, with valid settings: built once here, so a bad class or
+/// setting is reported at validation rather than when a task starts.
+fn check_converters(props: &Config, values: &mut [ConfigValueInfo]) {
+    use crate::worker::converters::{new_converter, new_header_converter};
+    for key in ["key.converter", "value.converter", "header.converter"] {
+        let Some(class) = props.get(key).map(|c| c.trim()).filter(|c| !c.is_empty()) else { continue };
+        let settings = crate::config::with_prefix(props, &format!("{key}."));
+        let built = if key == "header.converter" {
+            new_header_converter(class, &settings).map(drop)
+        } else {
+            new_converter(class, &settings, key == "key.converter").map(drop)
+        };
+        if let (Err(err), Some(info)) = (built, values.iter_mut().find(|v| v.name == key)) {
+            info.errors.push(err.message().to_string());
+        }
+    }
 }
 
 /// Validates `props` and refuses a configuration with errors.
@@ -83,4 +102,37 @@ pub fn masked(registry: &PluginRegistry, connector_config: &Config, config: &Con
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str) -> ConfigValueInfo {
+        ConfigValueInfo {
+            name: name.to_string(),
+            value: None,
+            recommended_values: Vec::new(),
+            errors: Vec::new(),
+            visible: true,
+        }
+    }
+
+    #[test]
+    fn converters_are_built_at_validation() {
+        let props: Config = [
+            ("key.converter", "StringConverter"),
+            ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("value.converter.schemas.enable", "maybe"),
+            ("header.converter", "io.confluent.connect.avro.AvroConverter"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut values = vec![info("key.converter"), info("value.converter"), info("header.converter")];
+        check_converters(&props, &mut values);
+        assert!(values[0].errors.is_empty(), "{:?}", values[0]);
+        assert!(values[1].errors[0].contains("schemas.enable"), "{:?}", values[1]);
+        assert!(values[2].errors[0].contains("not supported"), "{:?}", values[2]);
+    }
 }
