@@ -293,6 +293,29 @@ fn every_endpoint_answers_like_kafka_connect() {
     let (_, offsets) = rest.get("/connectors/src/offsets");
     assert_eq!(offsets, json!({"offsets": []}));
 
+    // Sink offsets: the committed offsets of consumer group connect-snk.
+    let consumed = read_lines(&output).len();
+    assert_eq!(until_not_conflict("snk stopped", || rest.put("/connectors/snk/stop", &Value::Null)).0, 204);
+    wait_for("snk stopped", SETTLE, || (state_of(&rest, "snk").as_deref() == Some("STOPPED")).then_some(()));
+    let partition = json!({"kafka_topic": "lines", "kafka_partition": 0});
+    let rewind = json!({"offsets": [{"partition": partition, "offset": {"kafka_offset": 150}}]});
+    let (code, answer) = until_not_conflict("sink offsets altered", || rest.patch("/connectors/snk/offsets", &rewind));
+    assert_eq!(code, 200, "{answer}");
+    let (_, offsets) = other.get("/connectors/snk/offsets");
+    assert_eq!(offsets["offsets"], json!([{"partition": partition, "offset": {"kafka_offset": 150}}]));
+    let single = json!({"offsets": [{"partition": partition, "offset": null}]});
+    assert_error(&rest.patch("/connectors/snk/offsets", &single), 400, "not supported");
+    let bad = json!({"offsets": [{"partition": {"kafka_topic": "lines"}, "offset": {"kafka_offset": 1}}]});
+    assert_error(&rest.patch("/connectors/snk/offsets", &bad), 400, "kafka_partition");
+    let (code, answer) = until_not_conflict("sink offsets reset", || rest.delete("/connectors/snk/offsets"));
+    assert_eq!(code, 200, "{answer}");
+    let (_, offsets) = other.get("/connectors/snk/offsets");
+    assert_eq!(offsets, json!({"offsets": []}), "no committed offsets after a reset");
+    assert_eq!(until_not_conflict("snk resumed", || rest.put("/connectors/snk/resume", &Value::Null)).0, 202);
+    wait_for("the topic consumed again from the start", SETTLE, || {
+        (read_lines(&output).len() >= 2 * consumed).then_some(())
+    });
+
     // Metrics, parsed as Prometheus parses them.
     let (code, _) = other.get_text("/metrics");
     assert_eq!(code, 200);
