@@ -124,10 +124,15 @@ impl KafkaOffsetStore {
             };
             records.push((key.to_string().into_bytes(), value));
         }
+        self.send_and_apply(&records)
+    }
+
+    /// Sends offset records and, once the broker acknowledged all of them, makes them visible to `get` at once.
+    fn send_and_apply(&self, records: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StorageError> {
         if records.is_empty() {
             return Ok(());
         }
-        let landed = self.log.send_all(&records, self.timeout)?;
+        let landed = self.log.send_all(records, self.timeout)?;
         let mut stored = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
         for ((key, value), (partition, offset)) in records.iter().zip(landed) {
             stored.apply(partition, offset, Some(key), value.as_deref());
@@ -164,15 +169,7 @@ impl OffsetStore for KafkaOffsetStore {
             let value = source_map_to_json(offset).map_err(format)?;
             records.push((key.to_string().into_bytes(), Some(value.to_string().into_bytes())));
         }
-        if records.is_empty() {
-            return Ok(());
-        }
-        let landed = self.log.send_all(&records, self.timeout)?;
-        let mut stored = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
-        for ((key, value), (partition, offset)) in records.iter().zip(landed) {
-            stored.apply(partition, offset, Some(key), value.as_deref());
-        }
-        Ok(())
+        self.send_and_apply(&records)
     }
 }
 
