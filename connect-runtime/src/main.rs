@@ -15,12 +15,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run connectors in one process, offsets in a local file.
+    /// Run connectors in one process, offsets in a local file; REST API on `listeners`.
     Standalone {
         /// The worker configuration (.properties).
         worker: PathBuf,
-        /// Connector configurations (.properties or .json).
-        #[arg(required = true)]
+        /// Connector configurations (.properties or .json); more can be created over the REST API.
         connectors: Vec<PathBuf>,
     },
     /// Join a group of workers through Kafka; configs, offsets and statuses in Kafka topics; REST API on `listeners`.

@@ -66,10 +66,12 @@ pub fn plugin_dir(root: &Path, libraries: &[&str]) -> PathBuf {
 }
 
 /// A standalone worker configuration in `dir` for `broker`, with the given plugin directory, offsets in
-/// `dir/offsets.json`, a 1 s offset flush interval, then `extra` settings.
+/// `dir/offsets.json`, a 1 s offset flush interval, the REST API on a free port of 127.0.0.1 (tests run side by
+/// side; Kafka's default `http://:8083` would collide), then `extra` settings (which may set `listeners`).
 pub fn worker_properties(dir: &Path, broker: &Broker, plugins: &Path, extra: &[(&str, &str)]) -> PathBuf {
     let path = dir.join("worker.properties");
     let bootstrap = broker.bootstrap();
+    let listeners = format!("http://127.0.0.1:{}", broker::free_port());
     let offsets = dir.join("offsets.json");
     let plugins = plugins.display().to_string();
     let offsets = offsets.display().to_string();
@@ -80,6 +82,9 @@ pub fn worker_properties(dir: &Path, broker: &Broker, plugins: &Path, extra: &[(
         ("plugin.path", &plugins),
         ("default.api.timeout.ms", "10000"),
     ];
+    if !extra.iter().any(|(key, _)| *key == "listeners") {
+        pairs.push(("listeners", &listeners));
+    }
     pairs.extend_from_slice(extra);
     write_properties(&path, &pairs);
     path

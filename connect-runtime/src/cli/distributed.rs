@@ -7,7 +7,6 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use rdkafka::consumer::Consumer;
 
 use crate::config::{DistributedConfig, TopicSettings, WorkerConfig};
 use crate::herder::api::HerderHandle;
@@ -43,7 +42,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     let auth = config.rest.basic_auth.as_ref().map(BasicAuth::load).transpose()?;
     let http = rest::client::http_client(&config.rest, rest::REQUEST_TIMEOUT)?;
 
-    let cluster_id = cluster_id(&config.worker)?;
+    let cluster_id = super::standalone::cluster_id(&config.worker)?;
 
     let client = internal_client_config(&config.worker);
     let spec = |topic: &TopicSettings, prefix: &str| TopicSpec {
@@ -93,18 +92,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
 
     let (handle, requests) = HerderHandle::channel();
     let ctx = rest::RestContext::new(handle.clone(), registry.clone(), Forwarder::new(http), worker.metrics().clone());
-    let router = rest::auth::protect(rest::router(ctx), auth);
-    for listener in listeners {
-        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let scheme = if listener.is_https() { "https" } else { "http" };
-        let router = router.clone();
-        tracing::info!("REST API listening on {scheme}://{local}");
-        runtime.spawn(async move {
-            if let Err(err) = rest::server::serve(listener, router).await {
-                tracing::error!("the REST listener on {local} failed: {err}");
-            }
-        });
-    }
+    super::serve_rest(&runtime, listeners, rest::auth::protect(rest::router(ctx), auth));
 
     let herder = DistributedHerder::new(DistributedParts {
         config: config.clone(),
@@ -126,14 +114,4 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     tracing::info!("distributed worker stopped");
     Ok(())
-}
-
-/// The Kafka cluster id, failing fast (naming `bootstrap.servers`) when the cluster cannot be reached within
-/// `default.api.timeout.ms`.
-fn cluster_id(config: &WorkerConfig) -> anyhow::Result<String> {
-    let probe = super::standalone::check_cluster(config)?;
-    Ok(probe.client().fetch_cluster_id(config.api_timeout).unwrap_or_else(|| {
-        tracing::warn!("the Kafka cluster did not report a cluster id");
-        String::new()
-    }))
 }

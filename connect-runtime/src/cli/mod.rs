@@ -10,3 +10,22 @@ pub mod standalone;
 pub fn init_logging() {
     crate::logging::init();
 }
+
+/// Serves `router` on every bound listener, each in its own task of `runtime`; a failing listener is logged.
+pub(crate) fn serve_rest(
+    runtime: &tokio::runtime::Runtime,
+    listeners: Vec<crate::rest::server::BoundListener>,
+    router: axum::Router,
+) {
+    for listener in listeners {
+        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let scheme = if listener.is_https() { "https" } else { "http" };
+        let router = router.clone();
+        tracing::info!("REST API listening on {scheme}://{local}");
+        runtime.spawn(async move {
+            if let Err(err) = crate::rest::server::serve(listener, router).await {
+                tracing::error!("the REST listener on {local} failed: {err}");
+            }
+        });
+    }
+}

@@ -334,7 +334,8 @@ impl DistributedConfig {
     }
 }
 
-fn local_host_name() -> String {
+/// This host's name, for advertised URLs when a listener binds every interface.
+pub(crate) fn local_host_name() -> String {
     std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".to_string())
 }
 

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub use connector::{
     connector_config_def, load_connector_config, validate_framework_keys, ConnectorConfig, ConnectorType,
 };
+pub(crate) use distributed::local_host_name;
 pub use distributed::{parse_listener, DistributedConfig, InterWorkerConfig, TopicSettings};
 pub use rest::{
     jaas_credentials_file, jaas_file_from_opts, BasicAuthSettings, ClientAuth, KeyStore, Listener, PemSource,

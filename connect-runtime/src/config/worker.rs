@@ -64,6 +64,10 @@ pub struct WorkerConfig {
     pub consumer: BTreeMap<String, String>,
     /// `config.providers`: resolve `${provider:path:key}` placeholders when connectors and tasks start.
     pub config_providers: ConfigProviders,
+    /// `topic.tracking.enable`: record the topics each connector uses (KIP-558).
+    pub topic_tracking: bool,
+    /// `topic.tracking.allow.reset`: allow `PUT /connectors/{name}/topics/reset`.
+    pub topic_tracking_allow_reset: bool,
 }
 
 fn worker_config_def() -> ConfigDef {
@@ -90,6 +94,8 @@ fn worker_config_def() -> ConfigDef {
         .define(ms("task.shutdown.graceful.timeout.ms", "5000", "How long a task may take to stop."))
         .define(ms("default.api.timeout.ms", "60000", "How long start-up waits for the Kafka cluster."))
         .define(ConfigKey::new("plugin.path", ConfigType::List).default_value(""))
+        .define(ConfigKey::new("topic.tracking.enable", ConfigType::Boolean).default_value("true"))
+        .define(ConfigKey::new("topic.tracking.allow.reset", ConfigType::Boolean).default_value("true"))
 }
 
 /// Prefixes and keys the worker accepts without defining them one by one.
@@ -178,6 +184,8 @@ impl WorkerConfig {
             producer: with_prefix(&props, "producer."),
             consumer: with_prefix(&props, "consumer."),
             config_providers: ConfigProviders::from_worker(file, &props)?,
+            topic_tracking: parsed.boolean("topic.tracking.enable").unwrap_or(true),
+            topic_tracking_allow_reset: parsed.boolean("topic.tracking.allow.reset").unwrap_or(true),
             props,
         })
     }

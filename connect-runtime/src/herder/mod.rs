@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod distributed;
+pub(crate) mod offsets;
 pub mod standalone;
 pub mod validation;
 

@@ -104,6 +104,22 @@ pub fn masked(registry: &PluginRegistry, connector_config: &Config, config: &Con
         .collect()
 }
 
+impl From<InvalidConnector> for super::api::HerderError {
+    /// Kafka Connect's 400 for an invalid configuration on create or update (`AbstractHerder.maybeAddConfigErrors`).
+    fn from(err: InvalidConnector) -> Self {
+        let message = match err {
+            InvalidConnector::Invalid(report) => format!(
+                "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the \
+                 above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`",
+                report.error_count,
+                report.error_messages().join("\n")
+            ),
+            other => other.to_string(),
+        };
+        super::api::HerderError::BadRequest(message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,46 @@ impl FileOffsetStore {
         std::fs::rename(&tmp.0, &self.path).map_err(|e| err(format!("cannot replace: {e}")))?;
         Ok(())
     }
+
+    /// Every stored (partition, offset) of `connector`, as JSON objects (`GET /connectors/{name}/offsets`).
+    pub fn offsets_of(&self, connector: &str) -> Vec<(Json, Json)> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .iter()
+            .filter(|(key, _)| key.connector == connector)
+            .filter_map(|(_, e)| Some((e.key.get(1)?.clone(), e.value.clone())))
+            .collect()
+    }
+
+    /// Writes offsets of `connector` as given, a `None` offset removing the partition, all at once (KIP-875's
+    /// alter and reset). Partitions and offsets must be JSON objects of primitives, as a task's.
+    pub fn write_raw(&self, connector: &str, offsets: &[(Json, Option<Json>)]) -> Result<(), StorageError> {
+        let format = |message: String| StorageError::Format { connector: connector.to_string(), message };
+        let mut changes = Vec::with_capacity(offsets.len());
+        for (partition, offset) in offsets {
+            let (key_json, key) =
+                offset_key(connector, &source_map_from_json(partition).map_err(format)?).map_err(format)?;
+            let value = match offset {
+                Some(offset) => {
+                    Some(source_map_to_json(&source_map_from_json(offset).map_err(format)?).map_err(format)?)
+                }
+                None => None,
+            };
+            changes.push((key, key_json, value));
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next: BTreeMap<OffsetKey, Entry> =
+            entries.iter().map(|(k, e)| (k.clone(), Entry { key: e.key.clone(), value: e.value.clone() })).collect();
+        for (key, key_json, value) in changes {
+            match value {
+                Some(value) => next.insert(key, Entry { key: key_json, value }),
+                None => next.remove(&key),
+            };
+        }
+        self.write(&next)?;
+        *entries = next;
+        Ok(())
+    }
 }
 
 fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
@@ -119,6 +159,28 @@ mod tests {
         assert_eq!(reopened.get("d", &partition), Some(SourceMap::new().with("position", 5i64)));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(r#""key": ["#), "{text}");
+    }
+
+    #[test]
+    fn offsets_are_listed_altered_and_removed_per_connector() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offsets.json");
+        let store = FileOffsetStore::open(&path).unwrap();
+        let partition = SourceMap::new().with("filename", "/tmp/a");
+        store.put("c", &[(partition.clone(), SourceMap::new().with("position", 10i64))]).unwrap();
+        store.put("d", &[(partition.clone(), SourceMap::new().with("position", 5i64))]).unwrap();
+        assert_eq!(store.offsets_of("c"), vec![(json!({"filename": "/tmp/a"}), json!({"position": 10}))]);
+
+        store.write_raw("c", &[(json!({"filename": "/tmp/a"}), Some(json!({"position": 0})))]).unwrap();
+        assert_eq!(store.get("c", &partition), Some(SourceMap::new().with("position", 0i64)));
+        store.write_raw("c", &[(json!({"filename": "/tmp/a"}), None)]).unwrap();
+        assert!(store.offsets_of("c").is_empty());
+        let reopened = FileOffsetStore::open(&path).unwrap();
+        assert!(reopened.offsets_of("c").is_empty());
+        assert_eq!(reopened.offsets_of("d").len(), 1);
+
+        let err = store.write_raw("c", &[(json!({"filename": ["not", "primitive"]}), None)]).unwrap_err();
+        assert!(matches!(err, StorageError::Format { .. }), "{err}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Where the worker keeps state: source offsets (a file in standalone mode), and in distributed mode the config,
-//! offsets and status topics ([`kafka`]).
+//! Where the worker keeps state: source offsets (a file in standalone mode) and active topics (memory), and in
+//! distributed mode the config, offsets and status topics ([`kafka`]).
 //!
 //! Offsets are stored in Kafka Connect's format: key `["<connector>",{<source partition>}]`, value
 //! `{<source offset>}`, both JSON. Lookups match on the parsed key (the partition map with sorted keys), never on
@@ -7,9 +7,11 @@
 
 mod file;
 pub mod kafka;
+mod memory;
 mod offsets;
 
 pub use file::FileOffsetStore;
+pub use memory::MemoryStatusStore;
 pub use offsets::{offset_key, parse_offset_key, source_map_from_json, source_map_to_json, OffsetKey};
 
 use connect_api::SourceMap;
