@@ -32,7 +32,7 @@ pub(super) async fn root(State(state): State<AppState>) -> Result<Response, Rest
 /// starting, 500 when the herder does not answer within 10 s.
 pub(super) async fn health(State(state): State<AppState>) -> Response {
     if !state.ctx.herder.is_ready() {
-        let message = "Worker is still starting up: it has not joined its group and read the config topic yet.";
+        let message = "Worker is still starting up.";
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "starting", "message": message })))
             .into_response();
     }
