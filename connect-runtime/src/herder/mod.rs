@@ -18,6 +18,23 @@ use connect_api::ConnectError;
 
 use crate::worker::status::{State, StatusBoard, StatusKey};
 
+/// `config` with a REST `PATCH` applied (a `None` value removes the key) and `name` kept, as Kafka Connect's
+/// `ConnectUtils.patchConfig`.
+pub(crate) fn patched(
+    mut config: connect_api::Config,
+    patch: std::collections::BTreeMap<String, Option<String>>,
+    name: &str,
+) -> connect_api::Config {
+    for (key, value) in patch {
+        match value {
+            Some(value) => config.insert(key, value),
+            None => config.remove(&key),
+        };
+    }
+    config.insert("name".to_string(), name.to_string());
+    config
+}
+
 /// What a connector may ask of the runtime: a task reconfiguration (a flag the herder polls) or a failure.
 pub(crate) struct HostConnectorContext {
     name: String,

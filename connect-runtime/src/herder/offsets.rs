@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value as Json};
 use crate::config::WorkerConfig;
 use crate::herder::api::{ConnectorOffset, ConnectorOffsets, HerderError, HerderResult};
 use crate::plugins::PluginRegistry;
+use crate::storage::{OffsetStore, StorageError};
 use crate::worker::kafka;
 
 const KAFKA_TOPIC: &str = "kafka_topic";
@@ -41,7 +42,7 @@ pub(crate) fn not_stopped(name: &str) -> HerderError {
 }
 
 /// The answer to a successful alter (`PATCH`) or reset (`DELETE`).
-pub(crate) fn success_message(altered: bool) -> String {
+fn success_message(altered: bool) -> String {
     if altered {
         "The offsets for this connector have been altered successfully".to_string()
     } else {
@@ -200,6 +201,35 @@ pub(crate) fn reset_sink_offsets(
         }
     }
     Ok(())
+}
+
+/// Alters (`Some`) or resets (`None`) the offsets of STOPPED connector `name` of kind `kind`: source offsets in
+/// `store`, sink offsets in its consumer group. Returns the success message. Blocks; herder threads only.
+pub(crate) fn modify(
+    store: &dyn OffsetStore,
+    worker: &WorkerConfig,
+    runtime: &tokio::runtime::Handle,
+    name: &str,
+    kind: PluginKind,
+    offsets: Option<ConnectorOffsets>,
+) -> HerderResult<String> {
+    let altering = offsets.is_some();
+    match (kind, offsets) {
+        (PluginKind::Source, Some(offsets)) => {
+            store.write_raw(name, &source_records(offsets)).map_err(|e| match e {
+                StorageError::Format { message, .. } => HerderError::BadRequest(message),
+                other => internal(name, "alter", other),
+            })?;
+        }
+        (PluginKind::Source, None) => {
+            let records: Vec<(Json, Option<Json>)> =
+                store.offsets_of(name).into_iter().map(|(partition, _)| (partition, None)).collect();
+            store.write_raw(name, &records).map_err(|e| internal(name, "reset", e))?;
+        }
+        (PluginKind::Sink, Some(offsets)) => alter_sink_offsets(worker, name, &offsets)?,
+        (PluginKind::Sink, None) => reset_sink_offsets(worker, runtime, name)?,
+    }
+    Ok(success_message(altering))
 }
 
 fn json_object(value: Json) -> Map<String, Json> {

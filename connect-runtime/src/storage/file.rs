@@ -67,46 +67,6 @@ impl FileOffsetStore {
         std::fs::rename(&tmp.0, &self.path).map_err(|e| err(format!("cannot replace: {e}")))?;
         Ok(())
     }
-
-    /// Every stored (partition, offset) of `connector`, as JSON objects (`GET /connectors/{name}/offsets`).
-    pub fn offsets_of(&self, connector: &str) -> Vec<(Json, Json)> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .iter()
-            .filter(|(key, _)| key.connector == connector)
-            .filter_map(|(_, e)| Some((e.key.get(1)?.clone(), e.value.clone())))
-            .collect()
-    }
-
-    /// Writes offsets of `connector` as given, a `None` offset removing the partition, all at once (KIP-875's
-    /// alter and reset). Partitions and offsets must be JSON objects of primitives, as a task's.
-    pub fn write_raw(&self, connector: &str, offsets: &[(Json, Option<Json>)]) -> Result<(), StorageError> {
-        let format = |message: String| StorageError::Format { connector: connector.to_string(), message };
-        let mut changes = Vec::with_capacity(offsets.len());
-        for (partition, offset) in offsets {
-            let (key_json, key) =
-                offset_key(connector, &source_map_from_json(partition).map_err(format)?).map_err(format)?;
-            let value = match offset {
-                Some(offset) => {
-                    Some(source_map_to_json(&source_map_from_json(offset).map_err(format)?).map_err(format)?)
-                }
-                None => None,
-            };
-            changes.push((key, key_json, value));
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next: BTreeMap<OffsetKey, Entry> =
-            entries.iter().map(|(k, e)| (k.clone(), Entry { key: e.key.clone(), value: e.value.clone() })).collect();
-        for (key, key_json, value) in changes {
-            match value {
-                Some(value) => next.insert(key, Entry { key: key_json, value }),
-                None => next.remove(&key),
-            };
-        }
-        self.write(&next)?;
-        *entries = next;
-        Ok(())
-    }
 }
 
 fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
@@ -134,6 +94,45 @@ impl OffsetStore for FileOffsetStore {
         let mut next: BTreeMap<OffsetKey, Entry> =
             entries.iter().map(|(k, e)| (k.clone(), Entry { key: e.key.clone(), value: e.value.clone() })).collect();
         next.extend(encoded);
+        self.write(&next)?;
+        *entries = next;
+        Ok(())
+    }
+    /// Every stored (partition, offset) of `connector`, as JSON objects (`GET /connectors/{name}/offsets`).
+    fn offsets_of(&self, connector: &str) -> Vec<(Json, Json)> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .iter()
+            .filter(|(key, _)| key.connector == connector)
+            .filter_map(|(_, e)| Some((e.key.get(1)?.clone(), e.value.clone())))
+            .collect()
+    }
+
+    /// Writes offsets of `connector` as given, a `None` offset removing the partition, all at once (KIP-875's
+    /// alter and reset). Partitions and offsets must be JSON objects of primitives, as a task's.
+    fn write_raw(&self, connector: &str, offsets: &[(Json, Option<Json>)]) -> Result<(), StorageError> {
+        let format = |message: String| StorageError::Format { connector: connector.to_string(), message };
+        let mut changes = Vec::with_capacity(offsets.len());
+        for (partition, offset) in offsets {
+            let (key_json, key) =
+                offset_key(connector, &source_map_from_json(partition).map_err(format)?).map_err(format)?;
+            let value = match offset {
+                Some(offset) => {
+                    Some(source_map_to_json(&source_map_from_json(offset).map_err(format)?).map_err(format)?)
+                }
+                None => None,
+            };
+            changes.push((key, key_json, value));
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next: BTreeMap<OffsetKey, Entry> =
+            entries.iter().map(|(k, e)| (k.clone(), Entry { key: e.key.clone(), value: e.value.clone() })).collect();
+        for (key, key_json, value) in changes {
+            match value {
+                Some(value) => next.insert(key, Entry { key: key_json, value }),
+                None => next.remove(&key),
+            };
+        }
         self.write(&next)?;
         *entries = next;
         Ok(())

@@ -52,4 +52,15 @@ pub trait OffsetStore: Send + Sync {
 
     /// Stores offsets (partition, offset) of `connector` durably and atomically: all or none.
     fn put(&self, connector: &str, offsets: &[(SourceMap, SourceMap)]) -> Result<(), StorageError>;
+
+    /// Every stored (partition, offset) of `connector`, as JSON objects (KIP-875's `GET .../offsets`).
+    fn offsets_of(&self, connector: &str) -> Vec<(serde_json::Value, serde_json::Value)>;
+
+    /// Writes offsets of `connector` as given, a `None` offset removing the partition (KIP-875's alter and
+    /// reset). Partitions and offsets must be JSON objects of primitives, as a task's; otherwise `Format`.
+    fn write_raw(
+        &self,
+        connector: &str,
+        offsets: &[(serde_json::Value, Option<serde_json::Value>)],
+    ) -> Result<(), StorageError>;
 }

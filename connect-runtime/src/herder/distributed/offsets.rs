@@ -5,12 +5,12 @@
 //! them; the leader makes the change and answers only once the broker acknowledged it.
 
 use connect_api::abi::PluginKind;
-use serde_json::Value as Json;
 
 use super::DistributedHerder;
-use crate::herder::api::{ConnectorOffsets, HerderError, HerderResult};
+use crate::herder::api::{ConnectorOffsets, HerderResult};
 use crate::herder::offsets::{self as shared, internal};
 use crate::storage::kafka::TargetState;
+use crate::storage::OffsetStore;
 
 impl DistributedHerder {
     fn connector_kind(&self, name: &str) -> HerderResult<PluginKind> {
@@ -39,23 +39,10 @@ impl DistributedHerder {
         if self.snapshot.target_state(name) != TargetState::Stopped || self.snapshot.task_count(name) > 0 {
             return Err(shared::not_stopped(name));
         }
-        let altering = offsets.is_some();
-        match (kind, offsets) {
-            (PluginKind::Source, Some(offsets)) => {
-                self.offsets.write_raw(name, &shared::source_records(offsets)).map_err(|e| match e {
-                    crate::storage::StorageError::Format { message, .. } => HerderError::BadRequest(message),
-                    other => internal(name, "alter", other),
-                })?;
-            }
-            (PluginKind::Source, None) => {
-                self.offsets.refresh(super::CONFIG_READ_TIMEOUT).map_err(|e| internal(name, "reset", e))?;
-                let records: Vec<(Json, Option<Json>)> =
-                    self.offsets.offsets_of(name).into_iter().map(|(partition, _)| (partition, None)).collect();
-                self.offsets.write_raw(name, &records).map_err(|e| internal(name, "reset", e))?;
-            }
-            (PluginKind::Sink, Some(offsets)) => shared::alter_sink_offsets(self.worker.config(), name, &offsets)?,
-            (PluginKind::Sink, None) => shared::reset_sink_offsets(self.worker.config(), &self.runtime, name)?,
+        if kind == PluginKind::Source && offsets.is_none() {
+            // A reset tombstones every partition known: read them all first.
+            self.offsets.refresh(super::CONFIG_READ_TIMEOUT).map_err(|e| internal(name, "reset", e))?;
         }
-        Ok(shared::success_message(altering))
+        shared::modify(self.offsets.as_ref(), self.worker.config(), &self.runtime, name, kind, offsets)
     }
 }

@@ -236,14 +236,8 @@ impl DistributedHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderResult<ConnectorInfo> {
         self.require_leader()?;
-        let mut config = self.snapshot.connector_configs.get(name).cloned().ok_or_else(|| not_found(name))?;
-        for (key, value) in patch {
-            match value {
-                Some(value) => config.insert(key, value),
-                None => config.remove(&key),
-            };
-        }
-        config.insert("name".to_string(), name.to_string());
+        let config = self.snapshot.connector_configs.get(name).cloned().ok_or_else(|| not_found(name))?;
+        let config = crate::herder::patched(config, patch, name);
         Ok(self.put_connector_config(name, config, true, None)?.info)
     }
 

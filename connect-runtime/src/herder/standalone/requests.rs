@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use connect_api::abi::PluginKind;
-use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 use super::connector::Connector;
@@ -14,9 +13,10 @@ use crate::herder::api::{
     ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, ConnectorTaskId, Created, HerderError, HerderRequest,
     HerderResult, InitialState, StateInfo, TaskInfo, TaskStateInfo,
 };
-use crate::herder::offsets::{self as shared, internal};
+use crate::herder::offsets as shared;
 use crate::herder::validation::{masked, require_valid};
 use crate::storage::kafka::TargetState;
+use crate::storage::OffsetStore;
 use crate::worker::status::{State, StatusKey, TaskId};
 
 fn not_found(name: &str) -> HerderError {
@@ -156,14 +156,8 @@ impl StandaloneHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderResult<ConnectorInfo> {
-        let mut config = self.connector(name)?.config.props.clone();
-        for (key, value) in patch {
-            match value {
-                Some(value) => config.insert(key, value),
-                None => config.remove(&key),
-            };
-        }
-        config.insert("name".to_string(), name.to_string());
+        let config = self.connector(name)?.config.props.clone();
+        let config = crate::herder::patched(config, patch, name);
         Ok(self.put_connector_config(name, config, true, None)?.info)
     }
 
@@ -301,22 +295,6 @@ impl StandaloneHerder {
         if connector.target != TargetState::Stopped || !connector.task_configs.is_empty() {
             return Err(shared::not_stopped(name));
         }
-        let altering = offsets.is_some();
-        match (kind, offsets) {
-            (PluginKind::Source, Some(offsets)) => {
-                self.offsets.write_raw(name, &shared::source_records(offsets)).map_err(|e| match e {
-                    crate::storage::StorageError::Format { message, .. } => HerderError::BadRequest(message),
-                    other => internal(name, "alter", other),
-                })?;
-            }
-            (PluginKind::Source, None) => {
-                let records: Vec<(Json, Option<Json>)> =
-                    self.offsets.offsets_of(name).into_iter().map(|(partition, _)| (partition, None)).collect();
-                self.offsets.write_raw(name, &records).map_err(|e| internal(name, "reset", e))?;
-            }
-            (PluginKind::Sink, Some(offsets)) => shared::alter_sink_offsets(self.worker.config(), name, &offsets)?,
-            (PluginKind::Sink, None) => shared::reset_sink_offsets(self.worker.config(), &self.runtime, name)?,
-        }
-        Ok(shared::success_message(altering))
+        shared::modify(self.offsets.as_ref(), self.worker.config(), &self.runtime, name, kind, offsets)
     }
 }

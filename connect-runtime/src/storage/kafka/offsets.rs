@@ -92,41 +92,6 @@ impl KafkaOffsetStore {
         Ok(KafkaOffsetStore { log, offsets, timeout: cfg.timeout })
     }
 
-    /// Every stored partition of `connector` with its offset, as JSON objects (KIP-875's `GET .../offsets`).
-    pub fn offsets_of(&self, connector: &str) -> Vec<(Json, Json)> {
-        let offsets = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
-        offsets
-            .entries
-            .iter()
-            .filter(|(key, _)| key.connector == connector)
-            .filter_map(|(key, entry)| {
-                let partition = serde_json::from_str::<Json>(&key.canonical_partition).ok()?;
-                Some((partition, entry.value.clone()))
-            })
-            .collect()
-    }
-
-    /// Writes offsets of `connector` as given (a `None` offset writes a tombstone), and waits for the broker.
-    /// Partitions and offsets must be JSON objects of primitives.
-    pub fn write_raw(&self, connector: &str, offsets: &[(Json, Option<Json>)]) -> Result<(), StorageError> {
-        let format = |message: String| StorageError::Format { connector: connector.to_string(), message };
-        let mut records = Vec::with_capacity(offsets.len());
-        for (partition, offset) in offsets {
-            let partition = source_map_from_json(partition).map_err(format)?;
-            let (key, _) = offset_key(connector, &partition).map_err(format)?;
-            let value = match offset {
-                Some(offset) => {
-                    // Checked the same way as a task's offsets: primitives only.
-                    let map = source_map_from_json(offset).map_err(format)?;
-                    Some(source_map_to_json(&map).map_err(format)?.to_string().into_bytes())
-                }
-                None => None,
-            };
-            records.push((key.to_string().into_bytes(), value));
-        }
-        self.send_and_apply(&records)
-    }
-
     /// Sends offset records and, once the broker acknowledged all of them, makes them visible to `get` at once.
     fn send_and_apply(&self, records: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StorageError> {
         if records.is_empty() {
@@ -168,6 +133,40 @@ impl OffsetStore for KafkaOffsetStore {
             let (key, _) = offset_key(connector, partition).map_err(format)?;
             let value = source_map_to_json(offset).map_err(format)?;
             records.push((key.to_string().into_bytes(), Some(value.to_string().into_bytes())));
+        }
+        self.send_and_apply(&records)
+    }
+    /// Every stored partition of `connector` with its offset, as JSON objects (KIP-875's `GET .../offsets`).
+    fn offsets_of(&self, connector: &str) -> Vec<(Json, Json)> {
+        let offsets = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
+        offsets
+            .entries
+            .iter()
+            .filter(|(key, _)| key.connector == connector)
+            .filter_map(|(key, entry)| {
+                let partition = serde_json::from_str::<Json>(&key.canonical_partition).ok()?;
+                Some((partition, entry.value.clone()))
+            })
+            .collect()
+    }
+
+    /// Writes offsets of `connector` as given (a `None` offset writes a tombstone), and waits for the broker.
+    /// Partitions and offsets must be JSON objects of primitives.
+    fn write_raw(&self, connector: &str, offsets: &[(Json, Option<Json>)]) -> Result<(), StorageError> {
+        let format = |message: String| StorageError::Format { connector: connector.to_string(), message };
+        let mut records = Vec::with_capacity(offsets.len());
+        for (partition, offset) in offsets {
+            let partition = source_map_from_json(partition).map_err(format)?;
+            let (key, _) = offset_key(connector, &partition).map_err(format)?;
+            let value = match offset {
+                Some(offset) => {
+                    // Checked the same way as a task's offsets: primitives only.
+                    let map = source_map_from_json(offset).map_err(format)?;
+                    Some(source_map_to_json(&map).map_err(format)?.to_string().into_bytes())
+                }
+                None => None,
+            };
+            records.push((key.to_string().into_bytes(), value));
         }
         self.send_and_apply(&records)
     }

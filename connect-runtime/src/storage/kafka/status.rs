@@ -302,11 +302,12 @@ impl KafkaStatusStore {
     pub fn put_topic(&self, id: &TaskId, topic: &str) {
         {
             let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-            let topics = statuses.topics.entry(id.connector.clone()).or_default();
-            // Marked at once, so concurrent tasks of the connector write it once.
-            if !topics.insert(topic.to_string()) {
+            // Called once per batch: a known topic costs a lookup, no allocation.
+            if statuses.topics.get(&id.connector).is_some_and(|t| t.contains(topic)) {
                 return;
             }
+            // Marked at once, so concurrent tasks of the connector write it once.
+            statuses.topics.entry(id.connector.clone()).or_default().insert(topic.to_string());
         }
         let key = topic_record_key(&id.connector, topic);
         tracing::debug!("connector {} uses topic {topic}", id.connector);
