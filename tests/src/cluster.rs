@@ -227,6 +227,24 @@ impl DistributedWorker {
     }
 }
 
+/// `n` workers of `group`, each joined within `join`.
+pub fn start_cluster(
+    n: usize,
+    join: Duration,
+    dir: &Path,
+    broker: &Broker,
+    plugins: &Path,
+    group: &str,
+    extra: &[(&str, &str)],
+) -> Vec<DistributedWorker> {
+    let mut workers: Vec<DistributedWorker> =
+        (0..n).map(|_| DistributedWorker::start(dir, broker, plugins, group, extra)).collect();
+    for worker in &mut workers {
+        worker.wait_joined(join);
+    }
+    workers
+}
+
 /// `worker_id` of every task in a status body.
 pub fn task_workers(status: &Value) -> Vec<(u64, String, String)> {
     status["tasks"]

@@ -10,7 +10,7 @@ pub mod process;
 pub mod tools;
 
 pub use broker::Broker;
-pub use cluster::{all_running, task_workers, DistributedWorker, Rest};
+pub use cluster::{all_running, start_cluster, task_workers, DistributedWorker, Rest};
 pub use process::ConnectProcess;
 
 use std::path::{Path, PathBuf};

@@ -56,23 +56,6 @@ fn owners(statuses: &BTreeMap<String, Value>) -> BTreeSet<String> {
     owners
 }
 
-/// `n` workers of `group`, each joined.
-fn start_cluster(
-    n: usize,
-    dir: &Path,
-    broker: &Broker,
-    plugins: &Path,
-    group: &str,
-    extra: &[(&str, &str)],
-) -> Vec<DistributedWorker> {
-    let mut workers: Vec<DistributedWorker> =
-        (0..n).map(|_| DistributedWorker::start(dir, broker, plugins, group, extra)).collect();
-    for worker in &mut workers {
-        worker.wait_joined(JOIN);
-    }
-    workers
-}
-
 fn dump_logs(workers: &[&DistributedWorker]) -> String {
     workers.iter().map(|w| format!("==== worker {} ====\n{}", w.id(), w.process.output())).collect()
 }
@@ -84,7 +67,7 @@ fn three_workers_share_connectors_and_take_over_from_a_killed_one() {
     broker.create_topic("lines-b", 1);
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
-    let mut workers = start_cluster(3, dir.path(), &broker, &plugins, "three", &[]);
+    let mut workers = start_cluster(3, JOIN, dir.path(), &broker, &plugins, "three", &[]);
 
     // The internal topics exist with Kafka Connect's default partition counts.
     for (topic, partitions) in [("three-configs", 1), ("three-offsets", 25), ("three-status", 5)] {
@@ -159,7 +142,7 @@ fn a_fourth_worker_gets_tasks_and_nothing_else_restarts() {
     broker.create_topic("generated", 3);
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["test_plugin_generator"]);
-    let workers = start_cluster(3, dir.path(), &broker, &plugins, "four", &[]);
+    let workers = start_cluster(3, JOIN, dir.path(), &broker, &plugins, "four", &[]);
     let rest = workers[0].rest.clone();
     rest.create_connector(
         "gen",
@@ -207,7 +190,7 @@ fn a_full_cluster_restart_resumes_from_committed_offsets() {
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
     let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
     let mut expected = write_lines(&input, 0, 500);
-    let mut workers = start_cluster(2, dir.path(), &broker, &plugins, "restart", &[]);
+    let mut workers = start_cluster(2, JOIN, dir.path(), &broker, &plugins, "restart", &[]);
     let rest = workers[1].rest.clone();
     rest.create_connector("source", file_source(&input, "restart"));
     rest.create_connector("sink", file_sink(&output, "restart"));
@@ -246,7 +229,7 @@ fn eager_workers_form_a_group_and_a_sessioned_worker_downgrades_to_eager() {
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &["test_plugin_generator"]);
     let eager = [("connect.protocol", "eager")];
-    let workers = start_cluster(2, dir.path(), &broker, &plugins, "eager", &eager);
+    let workers = start_cluster(2, JOIN, dir.path(), &broker, &plugins, "eager", &eager);
     let rest = workers[0].rest.clone();
     rest.create_connector(
         "gen",
@@ -316,7 +299,7 @@ fn losing_the_coordinator_stops_all_work_until_it_answers_again() {
     let plugins = plugin_dir(dir.path(), &["connect_file"]);
     // A static sink consumer: its group survives the broker restart without a new leader election (see README).
     let extra = [("consumer.group.instance.id", "lost-sink-0")];
-    let mut workers = start_cluster(1, dir.path(), &broker, &plugins, "lost", &extra);
+    let mut workers = start_cluster(1, JOIN, dir.path(), &broker, &plugins, "lost", &extra);
     let rest = workers[0].rest.clone();
     let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
     let mut expected = write_lines(&input, 0, 100);

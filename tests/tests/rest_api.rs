@@ -17,21 +17,6 @@ fn write_lines(path: &Path, from: usize, to: usize) {
     file.write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
 }
 
-fn start_pair(
-    dir: &Path,
-    broker: &Broker,
-    plugins: &Path,
-    group: &str,
-    extra: &[(&str, &str)],
-) -> Vec<DistributedWorker> {
-    let mut workers: Vec<DistributedWorker> =
-        (0..2).map(|_| DistributedWorker::start(dir, broker, plugins, group, extra)).collect();
-    for worker in &mut workers {
-        worker.wait_joined(JOIN);
-    }
-    workers
-}
-
 fn assert_error(answer: &(u16, Value), code: u16, needle: &str) {
     assert_eq!(answer.0, code, "{answer:?}");
     assert_eq!(answer.1["error_code"], code, "Kafka Connect's error body: {answer:?}");
@@ -86,7 +71,7 @@ fn every_endpoint_answers_like_kafka_connect() {
     let output = dir.path().join("out.txt");
     std::fs::write(&secrets, format!("input={}\n", input.display())).unwrap();
     let providers = [("config.providers", "file"), ("config.providers.file.class", "FileConfigProvider")];
-    let workers = start_pair(dir.path(), &broker, &plugins, "rest", &providers);
+    let workers = start_cluster(2, JOIN, dir.path(), &broker, &plugins, "rest", &providers);
     let follower = workers.iter().position(|w| !w.is_leader()).expect("a follower");
     let rest = workers[follower].rest.clone();
     let other = workers[1 - follower].rest.clone();
