@@ -445,9 +445,8 @@ impl SourceTask for MirrorSourceTask {
         let settings = clients::client_settings(config, Cluster::Source, Role::Consumer);
         let start_at_end =
             matches!(settings.get("auto.offset.reset").map(String::as_str), Some("latest" | "largest" | "end"));
-        let consumer: BaseConsumer = clients::client_config(config, Cluster::Source, Role::Consumer)?
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
+        let group = format!("mm2-{}-{}", mirror.source_alias, mirror.target_alias);
+        let consumer: BaseConsumer = clients::consumer_config(config, Cluster::Source, &group)?
             .create()
             .map_err(|e| clients::creation_error(Cluster::Source, Role::Consumer, e))?;
 
