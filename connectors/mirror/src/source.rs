@@ -161,7 +161,10 @@ impl TopicRefresher {
             Ok(admins) => admins,
             Err(e) => return self.fail(e),
         };
-        if let Err(e) = self.create_offset_syncs_topic(&source, &target) {
+        // Reach both clusters first, so that an unreachable one is what the failure says.
+        if let Err(e) =
+            source.topics().and_then(|_| target.topics()).and_then(|_| self.create_offset_syncs_topic(&source, &target))
+        {
             return self.fail(e);
         }
         let mut first = true;
