@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use connect_api::config::ConfigValueInfo;
@@ -18,8 +18,10 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::clients::{self, Admin, Cluster, Role, TopicSpec};
 use crate::config::{self, MirrorConfig, NameFilter, SyncsLocation, TASK_GROUPS};
+use crate::discovered::Discovered;
 use crate::groups::GroupLister;
 use crate::offset_sync_store::OffsetSyncStore;
+use crate::source::FIRST_LOOK_WAIT;
 use crate::wire::{Checkpoint, OffsetSync};
 
 /// Kafka's `org.apache.kafka.connect.mirror.MirrorCheckpointConnector`.
@@ -27,7 +29,8 @@ use crate::wire::{Checkpoint, OffsetSync};
 pub struct MirrorCheckpointConnector {
     config: Config,
     emit: bool,
-    groups: Arc<Mutex<Vec<String>>>,
+    groups: Arc<Discovered<String>>,
+    first_wait: Duration,
     stop: Option<(mpsc::Sender<()>, Arc<AtomicBool>)>,
 }
 
@@ -51,7 +54,8 @@ impl Connector for MirrorCheckpointConnector {
         self.emit = parsed.boolean("emit.checkpoints.enabled")?
             && config::interval(&parsed, "emit.checkpoints.interval.seconds")?.is_some();
         self.config = config.clone();
-        *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+        self.groups.reset();
+        self.first_wait = mirror.admin_timeout.min(FIRST_LOOK_WAIT);
         let refresh = if parsed.boolean("refresh.groups.enabled")? {
             config::interval(&parsed, "refresh.groups.interval.seconds")?
         } else {
@@ -80,7 +84,7 @@ impl Connector for MirrorCheckpointConnector {
         if !self.emit {
             return Ok(Vec::new());
         }
-        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let groups = self.groups.wait(self.first_wait);
         Ok(config::round_robin(&groups, max_tasks.max(1))
             .into_iter()
             .map(|groups| {
@@ -108,7 +112,7 @@ struct GroupRefresher {
     mirror: MirrorConfig,
     filter: NameFilter,
     refresh: Option<Duration>,
-    groups: Arc<Mutex<Vec<String>>>,
+    groups: Arc<Discovered<String>>,
     context: ConnectorContext,
     stopped: Arc<AtomicBool>,
     stop: mpsc::Receiver<()>,
@@ -124,11 +128,9 @@ impl GroupRefresher {
         loop {
             match self.list_groups(&lister) {
                 Ok(groups) => {
-                    let mut current = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-                    if *current != groups && !self.stopped.load(Ordering::SeqCst) {
-                        tracing::info!("MirrorCheckpointConnector: checkpointing {} groups", groups.len());
-                        *current = groups;
-                        drop(current);
+                    let count = groups.len();
+                    if self.groups.update(groups) && !self.stopped.load(Ordering::SeqCst) {
+                        tracing::info!("MirrorCheckpointConnector: checkpointing {count} groups");
                         self.context.request_task_reconfiguration();
                     }
                 }
@@ -145,6 +147,7 @@ impl GroupRefresher {
     }
 
     fn fail(&self, error: ConnectError) {
+        self.groups.give_up();
         if !self.stopped.load(Ordering::SeqCst) {
             tracing::error!("MirrorCheckpointConnector failed: {error}");
             self.context.raise_error(error.context("MirrorCheckpointConnector"));
