@@ -170,12 +170,15 @@ fn expect_failure(dir: &Path, file: &Path, args: &[&str]) -> String {
     output
 }
 
+/// A bad file's properties, the command-line arguments, and the error expected.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], String);
+
 #[test]
 fn bad_files_are_reported_with_file_and_key() {
     let dir = test_dir();
     let file = dir.path().join("mm2.properties");
     let name = file.display().to_string();
-    let cases: &[(&[(&str, &str)], &[&str], String)] = &[
+    let cases: &[Case] = &[
         (
             &[("A.bootstrap.servers", "127.0.0.1:1")],
             &[],

@@ -37,12 +37,15 @@ use crate::storage::kafka::KafkaConfigStore;
 /// How often each flow compares the stored connector configs with the file's.
 const CONFIGURE_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Connector configs by connector name.
+type ConnectorConfigs = Vec<(String, BTreeMap<String, String>)>;
+
 /// A flow ready to start: its worker configuration, plugins and the connector configs its file asks for.
 struct Flow {
     flow: SourceAndTarget,
     worker: DistributedConfig,
     registry: Arc<PluginRegistry>,
-    connectors: Vec<(String, BTreeMap<String, String>)>,
+    connectors: ConnectorConfigs,
 }
 
 /// Runs the flows of `file` that target one of `clusters` (all when empty) until SIGINT or SIGTERM.
@@ -145,7 +148,7 @@ fn connector_configs(
     config: &MirrorMakerConfig,
     flow: &SourceAndTarget,
     registry: &PluginRegistry,
-) -> Result<Vec<(String, BTreeMap<String, String>)>, ConfigError> {
+) -> Result<ConnectorConfigs, ConfigError> {
     let mut keys = BTreeSet::new();
     for class in MIRROR_CONNECTORS {
         let plugin = registry.find(class).ok_or_else(|| {
@@ -258,7 +261,7 @@ async fn keep_connectors_configured(
     flow: SourceAndTarget,
     herder: HerderHandle,
     configs: Arc<KafkaConfigStore>,
-    connectors: Vec<(String, BTreeMap<String, String>)>,
+    connectors: ConnectorConfigs,
     stop: Arc<AtomicBool>,
 ) {
     let mut reported: BTreeMap<String, String> = BTreeMap::new();
@@ -291,7 +294,9 @@ async fn keep_connectors_configured(
                 }
                 Err(HerderError::NotLeader { leader_url: Some(leader) }) => {
                     if !follower_reported {
-                        tracing::info!("{flow}: this node is a follower (leader {leader}); the leader configures the connectors");
+                        tracing::info!(
+                            "{flow}: this node is a follower (leader {leader}); the leader configures the connectors"
+                        );
                         follower_reported = true;
                     }
                 }

@@ -20,7 +20,8 @@ pub const MIRROR_HEARTBEAT_CONNECTOR: &str = "org.apache.kafka.connect.mirror.Mi
 /// Kafka's MirrorCheckpointConnector: translates consumer group offsets.
 pub const MIRROR_CHECKPOINT_CONNECTOR: &str = "org.apache.kafka.connect.mirror.MirrorCheckpointConnector";
 /// The connectors of every flow, in the order Kafka's `MirrorMaker` configures them.
-pub const MIRROR_CONNECTORS: [&str; 3] = [MIRROR_SOURCE_CONNECTOR, MIRROR_HEARTBEAT_CONNECTOR, MIRROR_CHECKPOINT_CONNECTOR];
+pub const MIRROR_CONNECTORS: [&str; 3] =
+    [MIRROR_SOURCE_CONNECTOR, MIRROR_HEARTBEAT_CONNECTOR, MIRROR_CHECKPOINT_CONNECTOR];
 
 /// `dedicated.mode.enable.internal.rest` (KIP-710).
 pub const ENABLE_INTERNAL_REST: &str = "dedicated.mode.enable.internal.rest";
@@ -138,13 +139,19 @@ impl MirrorMakerConfig {
             }
         }
         if clusters.is_empty() {
-            return Err(ConfigError::new(file, Some(CLUSTERS), "must list at least one cluster alias, e.g. clusters = A, B"));
+            return Err(ConfigError::new(
+                file,
+                Some(CLUSTERS),
+                "must list at least one cluster alias, e.g. clusters = A, B",
+            ));
         }
         let config = MirrorMakerConfig { file: file.to_path_buf(), props, clusters };
         for (key, value) in &config.props {
             if key.contains("->") {
                 let flow = config.flow_of_key(key)?;
-                if key.strip_prefix(&flow.prefix()).is_some_and(|rest| rest == "enabled" || rest == EMIT_HEARTBEATS_ENABLED)
+                if key
+                    .strip_prefix(&flow.prefix())
+                    .is_some_and(|rest| rest == "enabled" || rest == EMIT_HEARTBEATS_ENABLED)
                 {
                     parse_bool(file, key, value)?;
                 }
@@ -365,8 +372,12 @@ impl MirrorMakerConfig {
         class: &str,
         connector_keys: &BTreeSet<String>,
     ) -> BTreeMap<String, String> {
-        let mut props: BTreeMap<String, String> =
-            self.props.iter().filter(|(k, _)| connector_keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut props: BTreeMap<String, String> = self
+            .props
+            .iter()
+            .filter(|(k, _)| connector_keys.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         props.extend(self.with_prefix_kept("config.providers"));
         props.extend(self.with_prefix_kept("replication.policy"));
         for (alias, cluster_prefix, client_prefix) in
@@ -415,10 +426,19 @@ mod tests {
 
     /// A few keys of the three connectors' definitions, as the registry would give them.
     fn connector_keys() -> BTreeSet<String> {
-        ["name", "connector.class", "tasks.max", "enabled", "topics", "groups", "emit.heartbeats.enabled", "key.converter"]
-            .into_iter()
-            .map(str::to_string)
-            .collect()
+        [
+            "name",
+            "connector.class",
+            "tasks.max",
+            "enabled",
+            "topics",
+            "groups",
+            "emit.heartbeats.enabled",
+            "key.converter",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect()
     }
 
     fn two_clusters() -> Vec<(&'static str, &'static str)> {
