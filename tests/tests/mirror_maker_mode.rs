@@ -123,6 +123,11 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
         assert!(b.partitions(topic) > 0, "{topic} on B");
     }
     assert!(a.partitions("mm2-configs.B.internal") > 0, "mm2-configs.B.internal on A");
+    // B->A is not enabled: its heartbeat connector emits into A, as in Kafka, and nothing else of B arrives there.
+    assert!(!a.consume("heartbeats", 1, REPLICATE).is_empty(), "no heartbeats on A\n{}", first.output());
+    assert!(b.partitions("heartbeats") > 0, "heartbeats of A->B on B");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(a.partitions("B.heartbeats"), 0, "the disabled flow B->A replicated B's heartbeats");
 
     // A second process with the same file joins the same groups and takes a share of the work.
     let mut second = mirror_maker(dir.path(), &file, "mm2-2", &[]);
