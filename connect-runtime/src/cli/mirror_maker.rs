@@ -24,7 +24,7 @@ use axum::Router;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use super::distributed::DistributedWorker;
-use crate::config::mirror_maker::{simple_name, MirrorMakerConfig, SourceAndTarget, MIRROR_CONNECTORS};
+use crate::config::mirror_maker::{MirrorMakerConfig, SourceAndTarget, MIRROR_CONNECTORS};
 use crate::config::{connector_config_def, ConfigError, DistributedConfig, RestConfig, Scheme};
 use crate::herder::api::{HerderError, HerderHandle, HerderRequest};
 use crate::plugins::PluginRegistry;
@@ -37,8 +37,8 @@ use crate::storage::kafka::KafkaConfigStore;
 /// How often each flow compares the stored connector configs with the file's.
 const CONFIGURE_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Connector configs by connector name.
-type ConnectorConfigs = Vec<(String, BTreeMap<String, String>)>;
+/// Connector configs by connector name; `None`: the connector must not exist.
+type ConnectorConfigs = Vec<(String, Option<BTreeMap<String, String>>)>;
 
 /// A flow ready to start: its worker configuration, plugins and the connector configs its file asks for.
 struct Flow {
@@ -157,10 +157,7 @@ fn connector_configs(
         keys.extend(plugin.config_def().keys().iter().map(|k| k.name.clone()));
         keys.extend(connector_config_def(plugin.kind()).keys().iter().map(|k| k.name.clone()));
     }
-    Ok(MIRROR_CONNECTORS
-        .iter()
-        .map(|class| (simple_name(class).to_string(), config.connector_config(flow, class, &keys)))
-        .collect())
+    Ok(config.flow_connectors(flow, &keys))
 }
 
 /// Fails fast, naming `<alias>.bootstrap.servers`, when the target cluster of a flow does not answer within
@@ -254,8 +251,8 @@ async fn only_task_configs(request: Request, next: Next) -> Response {
     }
 }
 
-/// Makes the stored configs of `flow`'s connectors those of the file, whenever this process leads the flow's
-/// group and they differ. A follower leaves it to its leader, so processes sharing a file write once, and
+/// Makes the stored configs of `flow`'s connectors those of the file (writing or deleting them), whenever this
+/// process leads the flow's group and they differ. A follower leaves it to its leader, so processes sharing a file write once, and
 /// processes with different files do not take turns: the leader's file wins, as in Kafka.
 async fn keep_connectors_configured(
     flow: SourceAndTarget,
@@ -273,23 +270,28 @@ async fn keep_connectors_configured(
         }
         let stored = configs.snapshot().connector_configs;
         for (name, config) in &connectors {
-            if stored.get(name) == Some(config) {
+            if stored.get(name) == config.as_ref() {
                 reported.remove(name);
                 continue;
             }
-            let result = herder
-                .ask(|reply| HerderRequest::PutConnectorConfig {
-                    name: name.clone(),
-                    config: config.clone(),
-                    allow_replace: true,
-                    initial_state: None,
-                    reply,
-                })
-                .await;
+            let result = match config {
+                Some(config) => herder
+                    .ask(|reply| HerderRequest::PutConnectorConfig {
+                        name: name.clone(),
+                        config: config.clone(),
+                        allow_replace: true,
+                        initial_state: None,
+                        reply,
+                    })
+                    .await
+                    .map(|written| if written.created { "created" } else { "updated" }),
+                None => {
+                    herder.ask(|reply| HerderRequest::DeleteConnector(name.clone(), reply)).await.map(|()| "deleted")
+                }
+            };
             match result {
-                Ok(written) => {
-                    let what = if written.created { "created" } else { "updated" };
-                    tracing::info!("{flow}: connector {name} {what} from the MirrorMaker configuration");
+                Ok(what) => {
+                    tracing::info!("{flow}: connector {name} {what} as the MirrorMaker configuration says");
                     reported.remove(name);
                 }
                 Err(HerderError::NotLeader { leader_url: Some(leader) }) => {

@@ -397,6 +397,26 @@ impl MirrorMakerConfig {
         props
     }
 
+    /// The connectors of `flow` with their configs; `None` for one that must not exist. A flow whose connectors
+    /// are `enabled` runs all three; a flow that has a herder only for its heartbeats runs the heartbeat
+    /// connector alone. (Kafka configures the other two there too, with `enabled = false`, which keeps them
+    /// idle; here they are left out, and removed if the flow was enabled before: the same work runs.)
+    pub fn flow_connectors(
+        &self,
+        flow: &SourceAndTarget,
+        connector_keys: &BTreeSet<String>,
+    ) -> Vec<(String, Option<BTreeMap<String, String>>)> {
+        MIRROR_CONNECTORS
+            .iter()
+            .map(|class| {
+                let config = self.connector_config(flow, class, connector_keys);
+                let enabled = config.get("enabled").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+                let wanted = enabled || *class == MIRROR_HEARTBEAT_CONNECTOR;
+                (simple_name(class).to_string(), wanted.then_some(config))
+            })
+            .collect()
+    }
+
     /// The REST configuration of the internal endpoint that lets the herders of one flow reach their leader:
     /// the top-level `listeners` (and `rest.*`, `listeners.https.*`, `ssl.*` keys). Without `listeners`, Kafka's
     /// default `http://:8083` when `dedicated.mode.enable.internal.rest = true`, else a free port on every
@@ -657,6 +677,27 @@ mod tests {
         assert_eq!(reverse["topics"], ".*");
         assert_eq!(reverse["source.cluster.alias"], "B");
         assert_eq!(reverse["source.cluster.bootstrap.servers"], "b:9092");
+    }
+
+    #[test]
+    fn a_flow_that_only_emits_heartbeats_runs_the_heartbeat_connector_alone() {
+        let mut pairs = two_clusters();
+        pairs.push(("A->B.enabled", "true"));
+        let cfg = config(&pairs).unwrap();
+        let wanted = |flow: &SourceAndTarget| -> Vec<(String, bool)> {
+            cfg.flow_connectors(flow, &connector_keys()).into_iter().map(|(name, c)| (name, c.is_some())).collect()
+        };
+        let names = ["MirrorSourceConnector", "MirrorHeartbeatConnector", "MirrorCheckpointConnector"];
+        let all: Vec<(String, bool)> = names.iter().map(|n| (n.to_string(), true)).collect();
+        assert_eq!(wanted(&flow("A", "B")), all);
+        let heartbeat_only: Vec<(String, bool)> =
+            names.iter().map(|n| (n.to_string(), *n == "MirrorHeartbeatConnector")).collect();
+        assert_eq!(wanted(&flow("B", "A")), heartbeat_only);
+        // A top-level `enabled` reaches the connectors (it is one of their keys), as in Kafka.
+        pairs.push(("enabled", "true"));
+        let cfg = config(&pairs).unwrap();
+        let configs = cfg.flow_connectors(&flow("B", "A"), &connector_keys());
+        assert!(configs.iter().all(|(_, c)| c.is_some()));
     }
 
     #[test]
