@@ -328,6 +328,40 @@ mod tests {
         assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
     }
 
+    fn mm2(pairs: &[(&str, &str)]) -> MirrorMakerConfig {
+        let mut props: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        props.insert("clusters".into(), "A, B".into());
+        MirrorMakerConfig::from_props(Path::new("mm2.properties"), props).unwrap()
+    }
+
+    async fn advertised(pairs: &[(&str, &str)]) -> Result<(String, u16), ConfigError> {
+        let config = mm2(pairs);
+        let rest = config.internal_rest(None).unwrap();
+        let bound = rest::server::bind(&rest).await.unwrap();
+        let port = bound[0].local_addr().unwrap().port();
+        advertised_base_url(&config, &rest, &bound).map(|url| (url, port))
+    }
+
+    #[tokio::test]
+    async fn the_advertised_url_has_the_port_actually_bound() {
+        let (url, port) = advertised(&[("listeners", "http://127.0.0.1:0")]).await.unwrap();
+        assert_eq!(url, format!("http://127.0.0.1:{port}/"));
+        let (url, _) = advertised(&[
+            ("listeners", "http://127.0.0.1:0"),
+            ("rest.advertised.host.name", "mm2.example"),
+            ("rest.advertised.port", "9000"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(url, "http://mm2.example:9000/");
+        let (url, port) = advertised(&[]).await.unwrap();
+        assert_eq!(url, format!("http://{}:{port}/", crate::config::local_host_name()));
+        let err = advertised(&[("listeners", "http://127.0.0.1:0"), ("rest.advertised.listener", "https")])
+            .await
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("rest.advertised.listener"));
+    }
+
     #[tokio::test]
     async fn only_the_internal_task_endpoint_is_served() {
         let inner = Router::new()
