@@ -118,6 +118,17 @@ pub fn client_config(originals: &Config, cluster: Cluster, role: Role) -> Result
     Ok(config)
 }
 
+/// A consumer configuration of `cluster` that commits nothing. librdkafka assigns partitions only to a consumer
+/// with a group id: `group` is used unless the settings name one; it is never joined or committed to.
+pub fn consumer_config(originals: &Config, cluster: Cluster, group: &str) -> Result<ClientConfig> {
+    let mut config = client_config(originals, cluster, Role::Consumer)?;
+    if config.get("group.id").is_none() {
+        config.set("group.id", group);
+    }
+    config.set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
+    Ok(config)
+}
+
 /// Describes the settings of a client for messages.
 pub fn describe(originals: &Config, cluster: Cluster) -> String {
     let settings = client_settings(originals, cluster, Role::Admin);

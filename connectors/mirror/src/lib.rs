@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod clients;
 pub mod config;
+pub mod groups;
 pub mod heartbeat;
 pub mod offset_sync_store;
 pub mod policy;

@@ -161,7 +161,10 @@ impl TopicRefresher {
             Ok(admins) => admins,
             Err(e) => return self.fail(e),
         };
-        if let Err(e) = self.create_offset_syncs_topic(&source, &target) {
+        // Reach both clusters first, so that an unreachable one is what the failure says.
+        if let Err(e) =
+            source.topics().and_then(|_| target.topics()).and_then(|_| self.create_offset_syncs_topic(&source, &target))
+        {
             return self.fail(e);
         }
         let mut first = true;
@@ -445,9 +448,8 @@ impl SourceTask for MirrorSourceTask {
         let settings = clients::client_settings(config, Cluster::Source, Role::Consumer);
         let start_at_end =
             matches!(settings.get("auto.offset.reset").map(String::as_str), Some("latest" | "largest" | "end"));
-        let consumer: BaseConsumer = clients::client_config(config, Cluster::Source, Role::Consumer)?
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
+        let group = format!("mm2-{}-{}", mirror.source_alias, mirror.target_alias);
+        let consumer: BaseConsumer = clients::consumer_config(config, Cluster::Source, &group)?
             .create()
             .map_err(|e| clients::creation_error(Cluster::Source, Role::Consumer, e))?;
 
