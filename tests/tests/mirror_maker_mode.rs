@@ -47,9 +47,6 @@ fn mm2_properties(dir: &Path, a: &Broker, b: &Broker, extra: &[(&str, &str)]) ->
             pairs.push((format!("{cluster}.{key}"), value.to_string()));
         }
     }
-    // The MirrorSourceTask's consumer currently needs a group.id to be assigned partitions (librdkafka answers
-    // "Unknown group" without one); Kafka's runs without.
-    pairs.push(("A.consumer.group.id".to_string(), "mm2-test-source".to_string()));
     // Top-level `task*` keys go to every flow's worker, not to the connectors.
     pairs.push(("task.shutdown.graceful.timeout.ms".to_string(), "3000".to_string()));
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
