@@ -92,8 +92,19 @@ fn produce(broker: &Broker, topic: &str, records: &[(Vec<u8>, Vec<u8>)]) {
     broker.produce(topic, &borrowed);
 }
 
-fn values(consumed: &[broker::Consumed]) -> BTreeSet<String> {
-    consumed.iter().map(|r| r.value_str().to_string()).collect()
+/// Waits until every value of `expected` is in `topic` (duplicates, which at-least-once delivery allows, aside).
+fn wait_replicated<'a>(
+    broker: &Broker,
+    topic: &str,
+    expected: impl IntoIterator<Item = &'a (Vec<u8>, Vec<u8>)>,
+    what: &str,
+) {
+    let expected: BTreeSet<Vec<u8>> = expected.into_iter().map(|(_, v)| v.clone()).collect();
+    wait_for(what, REPLICATE, || {
+        let got: BTreeSet<Vec<u8>> =
+            broker.consume(topic, usize::MAX, Duration::from_secs(2)).into_iter().filter_map(|r| r.value).collect();
+        expected.is_subset(&got).then_some(())
+    });
 }
 
 #[test]
@@ -139,12 +150,7 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
 
     let second_batch = records("second", 100);
     produce(&a, "orders", &second_batch);
-    let replicated = b.consume("A.orders", 200, REPLICATE);
-    let got = values(&replicated);
-    for (_, value) in first_batch.iter().chain(&second_batch) {
-        let value = String::from_utf8_lossy(value).to_string();
-        assert!(got.contains(&value), "{value} missing on B\n{}\n{}", first.output(), second.output());
-    }
+    wait_replicated(&b, "A.orders", first_batch.iter().chain(&second_batch), "both batches on B");
 
     // A new matching topic on A: the process running MirrorSourceConnector generates new task configs and stores
     // them through its group's leader (over the internal endpoint when it is a follower).
@@ -178,8 +184,12 @@ fn two_processes_with_one_file_replicate_a_to_b_and_share_the_work() {
     assert_eq!(source["topics"], "orders.*");
     assert_eq!(source["source.cluster.bootstrap.servers"], a.bootstrap().as_str());
 
-    // Both processes are still up, and stop cleanly.
+    // Both processes are still up. The first one stops cleanly (leaving its groups), and the second one takes
+    // over all of the work.
     assert!(first.terminate(Duration::from_secs(60)).success(), "{}", first.output());
+    let third_batch = records("third", 100);
+    produce(&a, "orders", &third_batch);
+    wait_replicated(&b, "A.orders", &third_batch, "the third batch on B after the first process stopped");
     assert!(second.terminate(Duration::from_secs(60)).success(), "{}", second.output());
 }
 
