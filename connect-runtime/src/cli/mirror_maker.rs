@@ -362,6 +362,56 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("rest.advertised.listener"));
     }
 
+    /// The internal router of flow A->B over a herder that answers task configs with `answer` and reports them.
+    fn flow_router(
+        answer: Option<String>,
+    ) -> (Router, tokio::sync::mpsc::UnboundedReceiver<(String, Vec<BTreeMap<String, String>>)>) {
+        let (handle, mut requests) = HerderHandle::channel();
+        let (seen, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(request) = requests.recv().await {
+                if let HerderRequest::PutTaskConfigs { name, configs, reply, .. } = request {
+                    let _ = seen.send((name, configs));
+                    let result = match &answer {
+                        Some(leader) => Err(HerderError::NotLeader { leader_url: Some(leader.clone()) }),
+                        None => Ok(()),
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        let registry = Arc::new(PluginRegistry::with_builtins(Vec::new(), Vec::new()));
+        let board = Arc::new(crate::worker::status::StatusBoard::new("w:1"));
+        let metrics = Arc::new(crate::metrics::ConnectMetrics::new(board));
+        let forwarder = rest::forward::Forwarder::new(reqwest::Client::new());
+        let ctx = rest::RestContext::new(handle, registry, forwarder, metrics);
+        (Router::new().nest("/A/B", internal_only(rest::router(ctx))), received)
+    }
+
+    #[tokio::test]
+    async fn task_configs_reach_the_leader_of_the_same_flow() {
+        // The leader's process, listening like a real one.
+        let (leader, mut at_leader) = flow_router(None);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, leader).await });
+        // A process that has lost the leadership since the task configs were sent to it forwards them on, to the
+        // leader's URL of the same flow.
+        let (follower, mut at_follower) = flow_router(Some(format!("http://127.0.0.1:{port}/A/B/")));
+        let body = r#"[{"task.assigned.partitions":"orders-0"}]"#;
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/A/B/connectors/MirrorSourceConnector/tasks")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let response = follower.oneshot(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), 204);
+        let expected = vec![BTreeMap::from([("task.assigned.partitions".to_string(), "orders-0".to_string())])];
+        assert_eq!(at_follower.recv().await.unwrap(), ("MirrorSourceConnector".to_string(), expected.clone()));
+        assert_eq!(at_leader.recv().await.unwrap(), ("MirrorSourceConnector".to_string(), expected));
+    }
+
     #[tokio::test]
     async fn only_the_internal_task_endpoint_is_served() {
         let inner = Router::new()
