@@ -362,10 +362,12 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("rest.advertised.listener"));
     }
 
-    /// The internal router of flow A->B over a herder that answers task configs with `answer` and reports them.
-    fn flow_router(
-        answer: Option<String>,
-    ) -> (Router, tokio::sync::mpsc::UnboundedReceiver<(String, Vec<BTreeMap<String, String>>)>) {
+    /// The task configs a herder received, by connector.
+    type Received = tokio::sync::mpsc::UnboundedReceiver<(String, Vec<BTreeMap<String, String>>)>;
+
+    /// The internal router of flow A->B over a herder that answers task configs with `answer` (a leader URL: not
+    /// the leader) and reports them.
+    fn flow_router(answer: Option<String>) -> (Router, Received) {
         let (handle, mut requests) = HerderHandle::channel();
         let (seen, received) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
