@@ -189,6 +189,8 @@ struct Running {
     next_group_sync: Instant,
     /// The last checkpoint emitted per group and downstream topic-partition.
     last: HashMap<String, HashMap<(String, i32), Checkpoint>>,
+    /// The offsets this task committed to the target's groups.
+    synced: HashMap<String, HashMap<(String, i32), i64>>,
 }
 
 /// Kafka's `MirrorCheckpointTask`.
@@ -260,6 +262,7 @@ impl SourceTask for MirrorCheckpointTask {
             group_sync_interval,
             next_group_sync: now + group_sync_interval.unwrap_or_default(),
             last: HashMap::new(),
+            synced: HashMap::new(),
             mirror,
         });
         Ok(())
@@ -423,35 +426,44 @@ impl Running {
     }
 
     /// Commits the checkpointed offsets to the target's groups that have no active members, never rewinding them.
-    fn sync_group_offsets(&self) {
+    fn sync_group_offsets(&mut self) {
         let lister = match GroupLister::new(&self.mirror.originals, Cluster::Target, self.mirror.admin_timeout) {
             Ok(lister) => lister,
             Err(e) => return tracing::warn!("MirrorCheckpointTask: group offsets not synced: {e}"),
         };
-        for (group, checkpoints) in &self.last {
-            let inactive = match lister.list(Some(group)) {
-                // A group with no members: unknown there, emptied, or one that only ever had offsets committed
-                // (no membership protocol). A state the cluster did not tell counts as active.
-                Ok(listed) => listed.iter().all(|g| match &g.state {
-                    Some(state) => matches!(state.as_str(), "Empty" | "Dead" | ""),
-                    None => g.protocol_type.is_empty(),
-                }),
+        let groups: Vec<String> = self.last.keys().cloned().collect();
+        for group in groups {
+            let activity = match lister.list(Some(&group)) {
+                Ok(listed) if listed.is_empty() => Activity::Idle,
+                Ok(listed) => {
+                    if listed.iter().all(|g| g.state.as_deref().is_some_and(|s| matches!(s, "Empty" | "Dead" | ""))) {
+                        Activity::Idle
+                    } else if listed.iter().any(|g| g.state.is_some()) {
+                        Activity::Active
+                    } else {
+                        Activity::Unknown
+                    }
+                }
                 Err(e) => {
                     tracing::warn!("MirrorCheckpointTask: state of group {group} on the target unknown: {e}");
-                    false
+                    Activity::Active
                 }
             };
-            if !inactive {
+            if activity == Activity::Active {
                 tracing::debug!("MirrorCheckpointTask: group {group} is active on the target; offsets not synced");
                 continue;
             }
-            if let Err(e) = self.sync_group(group, checkpoints) {
+            if let Err(e) = self.sync_group(&group, activity) {
                 tracing::warn!("MirrorCheckpointTask: offsets of group {group} not synced: {e}");
             }
         }
     }
 
-    fn sync_group(&self, group: &str, checkpoints: &HashMap<(String, i32), Checkpoint>) -> Result<()> {
+    /// Commits the translated offsets of `group` that are ahead of its offsets on the target. When the target did
+    /// not tell the group's state, the group counts as idle only while its committed offsets are the ones this
+    /// task committed last (nobody else commits there); Kafka also refuses such commits to a group with members.
+    fn sync_group(&mut self, group: &str, activity: Activity) -> Result<()> {
+        let Some(checkpoints) = self.last.get(group) else { return Ok(()) };
         let client = self.group_client(Cluster::Target, group)?;
         let mut wanted = TopicPartitionList::new();
         for (topic, partition) in checkpoints.keys() {
@@ -460,23 +472,25 @@ impl Running {
         let current = client
             .committed_offsets(wanted, self.mirror.admin_timeout)
             .map_err(|e| ConnectError::retriable(format!("cannot read its offsets on the target: {e}")))?;
+        let ours = self.synced.entry(group.to_string()).or_default();
         let mut commit = TopicPartitionList::new();
+        let mut committed = Vec::new();
         for element in current.elements() {
-            let Some(checkpoint) = checkpoints.get(&(element.topic().to_string(), element.partition())) else {
-                continue;
+            let key = (element.topic().to_string(), element.partition());
+            let Some(checkpoint) = checkpoints.get(&key) else { continue };
+            let existing = match element.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
             };
-            let behind = match element.offset() {
-                Offset::Offset(o) => o < checkpoint.downstream_offset,
-                _ => true,
-            };
-            if behind {
+            if activity == Activity::Unknown && existing.is_some() && existing != ours.get(&key).copied() {
+                tracing::debug!("MirrorCheckpointTask: group {group} commits on the target itself; not synced");
+                return Ok(());
+            }
+            if existing.is_none_or(|o| o < checkpoint.downstream_offset) {
                 commit
-                    .add_partition_offset(
-                        element.topic(),
-                        element.partition(),
-                        Offset::Offset(checkpoint.downstream_offset),
-                    )
+                    .add_partition_offset(&key.0, key.1, Offset::Offset(checkpoint.downstream_offset))
                     .map_err(|e| ConnectError::new(e.to_string()))?;
+                committed.push((key, checkpoint.downstream_offset));
             }
         }
         if commit.count() == 0 {
@@ -485,9 +499,21 @@ impl Running {
         client
             .commit(&commit, CommitMode::Sync)
             .map_err(|e| ConnectError::retriable(format!("cannot commit on the target: {e}")))?;
+        ours.extend(committed);
         tracing::info!("MirrorCheckpointTask: synced {} offsets of group {group} to the target", commit.count());
         Ok(())
     }
+}
+
+/// Whether a group has active members on the target cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Activity {
+    /// No members (or no such group).
+    Idle,
+    /// Members, or a state that cannot be read.
+    Active,
+    /// The cluster lists the group without its state (tansu 0.6.0 says "unknown").
+    Unknown,
 }
 
 fn checkpoint_record(topic: &str, checkpoint: &Checkpoint, timestamp: i64) -> SourceRecord {
