@@ -362,13 +362,14 @@ fn nothing_is_missing_on_the_target_after_a_worker_is_killed_mid_replication() {
 
     // A keeps receiving records: up to half before the crash, the rest only after it.
     let (crashed, crash_seen) = mpsc::channel::<()>();
+    let source = &a;
     let at_crash = std::thread::scope(|scope| {
-        scope.spawn(|| {
+        scope.spawn(move || {
             for chunk in (RECORDS / 4..RECORDS).step_by(1_000) {
                 if chunk == RECORDS / 2 {
                     let _ = crash_seen.recv();
                 }
-                produce(&a, "stream", 2, chunk, chunk + 1_000);
+                produce(source, "stream", 2, chunk, chunk + 1_000);
             }
         });
         wait_count(&b, "A.stream", (RECORDS / 8) as i64, SETTLE);
@@ -491,7 +492,6 @@ fn bad_configs_are_refused_with_a_message_naming_the_problem() {
     let nowhere = format!("127.0.0.1:{}", broker::free_port());
     let mut unreachable = mirror_config(SOURCE, (A, &a), (B, &b), &[("topics", "orders")]);
     unreachable["source.cluster.bootstrap.servers"] = json!(nowhere);
-    unreachable["source.cluster.default.api.timeout.ms"] = json!("5000");
     refusal(rest, "unreachable-source", unreachable, &[&nowhere, "source.cluster.bootstrap.servers"]);
 
     // None of them left anything running.
