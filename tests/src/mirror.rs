@@ -100,7 +100,7 @@ pub fn test_record(topic: &str, i: u64, partitions: i32) -> (i32, Record) {
     if i % 10 != 3 {
         headers.push(("seq".to_string(), Some(i.to_be_bytes().to_vec())));
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         headers.push(("dup".to_string(), Some(b"first".to_vec())));
         headers.push(("dup".to_string(), Some(b"second".to_vec())));
         headers.push(("null".to_string(), None));
@@ -442,10 +442,10 @@ impl OffsetSyncStore {
             return;
         }
         syncs[0] = entry;
-        for i in 1..64 {
-            let mask = i64::MAX << i;
-            if (syncs[i].0 ^ sync.upstream_offset) & mask != 0 {
-                syncs[i] = entry;
+        // Bucket i is replaced when the new offset differs from its sync above the lowest i bits.
+        for (i, kept) in syncs.iter_mut().enumerate().skip(1) {
+            if (kept.0 ^ sync.upstream_offset) & (i64::MAX << i) != 0 {
+                *kept = entry;
             } else {
                 break;
             }
