@@ -1,14 +1,21 @@
 //! The one place where connectors linked into the worker are registered.
 //!
 //! Built-ins implement the same connect-api traits as plugin libraries and go through the same adapters
-//! (`source_descriptor` / `sink_descriptor`), only without dlopen. Add a connector crate here with one line,
-//! e.g. `connect_api::abi::source_descriptor::<MirrorSourceConnector>("org.apache.kafka.connect.mirror.MirrorSourceConnector")`.
+//! (`source_descriptor` / `sink_descriptor`), only without dlopen.
 
-use connect_api::abi::PluginDescriptor;
+use connect_api::abi::{source_descriptor, PluginDescriptor};
 use connect_api::ConnectError;
+use connect_mirror::{
+    MirrorCheckpointConnector, MirrorHeartbeatConnector, MirrorSourceConnector, CHECKPOINT_CONNECTOR_CLASS,
+    HEARTBEAT_CONNECTOR_CLASS, SOURCE_CONNECTOR_CLASS,
+};
 
-/// The descriptors of all built-in connectors. None are shipped yet: MirrorMaker 2, the Bridge and the Kafka
-/// Exporter will be registered here.
+/// The descriptors of all built-in connectors: MirrorMaker 2's three; the Bridge and the Kafka Exporter will be
+/// registered here.
 pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
-    Vec::new()
+    vec![
+        source_descriptor::<MirrorSourceConnector>(SOURCE_CONNECTOR_CLASS),
+        source_descriptor::<MirrorCheckpointConnector>(CHECKPOINT_CONNECTOR_CLASS),
+        source_descriptor::<MirrorHeartbeatConnector>(HEARTBEAT_CONNECTOR_CLASS),
+    ]
 }

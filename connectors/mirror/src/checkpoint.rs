@@ -1,0 +1,502 @@
+//! MirrorCheckpointConnector: translates the committed offsets of the source cluster's consumer groups through
+//! the offset syncs and writes them as checkpoints to `<source>.checkpoints.internal` on the target; with
+//! `sync.group.offsets.enabled`, also commits them to the target's groups while those have no active members.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use connect_api::config::ConfigValueInfo;
+use connect_api::{
+    Config, ConfigDef, ConnectError, Connector, ConnectorContext, Result, Schema, SourceConnector, SourceMap,
+    SourceRecord, SourceTask, SourceTaskContext, Value,
+};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::clients::{self, Admin, Cluster, Role, TopicSpec};
+use crate::config::{self, MirrorConfig, NameFilter, SyncsLocation, TASK_GROUPS};
+use crate::offset_sync_store::OffsetSyncStore;
+use crate::wire::{Checkpoint, OffsetSync};
+
+/// Kafka's `org.apache.kafka.connect.mirror.MirrorCheckpointConnector`.
+#[derive(Default)]
+pub struct MirrorCheckpointConnector {
+    config: Config,
+    emit: bool,
+    groups: Arc<Mutex<Vec<String>>>,
+    stop: Option<(mpsc::Sender<()>, Arc<AtomicBool>)>,
+}
+
+impl Connector for MirrorCheckpointConnector {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        config::checkpoint_def()
+    }
+
+    fn validate(&self, config: &Config) -> Vec<ConfigValueInfo> {
+        config::validate(&config::checkpoint_def(), config)
+    }
+
+    fn start(&mut self, context: ConnectorContext, config: &Config) -> Result<()> {
+        let (parsed, mirror) = config::parse(&config::checkpoint_def(), config)?;
+        clients::client_config(config, Cluster::Source, Role::Consumer)?;
+        clients::client_config(config, Cluster::Target, Role::Admin)?;
+        self.emit = parsed.boolean("emit.checkpoints.enabled")?
+            && config::interval(&parsed, "emit.checkpoints.interval.seconds")?.is_some();
+        self.config = config.clone();
+        *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+        let refresh = if parsed.boolean("refresh.groups.enabled")? {
+            config::interval(&parsed, "refresh.groups.interval.seconds")?
+        } else {
+            None
+        };
+        let (stop, stop_rx) = mpsc::channel();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let refresher = GroupRefresher {
+            filter: MirrorConfig::group_filter(&parsed)?,
+            mirror,
+            refresh,
+            groups: self.groups.clone(),
+            context,
+            stopped: stopped.clone(),
+            stop: stop_rx,
+        };
+        std::thread::Builder::new()
+            .name("mirror-checkpoint-refresh".into())
+            .spawn(move || refresher.run())
+            .map_err(|e| ConnectError::new(format!("cannot start the group refresh thread: {e}")))?;
+        self.stop = Some((stop, stopped));
+        Ok(())
+    }
+
+    fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<Config>> {
+        if !self.emit {
+            return Ok(Vec::new());
+        }
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(config::round_robin(&groups, max_tasks.max(1))
+            .into_iter()
+            .map(|groups| {
+                let mut task = self.config.clone();
+                task.insert(TASK_GROUPS.into(), groups.join(","));
+                task
+            })
+            .collect())
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        if let Some((stop, stopped)) = self.stop.take() {
+            stopped.store(true, Ordering::SeqCst);
+            let _ = stop.send(());
+        }
+        Ok(())
+    }
+}
+
+impl SourceConnector for MirrorCheckpointConnector {
+    type Task = MirrorCheckpointTask;
+}
+
+struct GroupRefresher {
+    mirror: MirrorConfig,
+    filter: NameFilter,
+    refresh: Option<Duration>,
+    groups: Arc<Mutex<Vec<String>>>,
+    context: ConnectorContext,
+    stopped: Arc<AtomicBool>,
+    stop: mpsc::Receiver<()>,
+}
+
+impl GroupRefresher {
+    fn run(self) {
+        let client: BaseConsumer = match clients::client_config(&self.mirror.originals, Cluster::Source, Role::Consumer)
+            .and_then(|c| c.create().map_err(|e| clients::creation_error(Cluster::Source, Role::Consumer, e)))
+        {
+            Ok(client) => client,
+            Err(e) => return self.fail(e),
+        };
+        let mut first = true;
+        loop {
+            match self.list_groups(&client) {
+                Ok(groups) => {
+                    let mut current = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+                    if *current != groups && !self.stopped.load(Ordering::SeqCst) {
+                        tracing::info!("MirrorCheckpointConnector: checkpointing {} groups", groups.len());
+                        *current = groups;
+                        drop(current);
+                        self.context.request_task_reconfiguration();
+                    }
+                }
+                Err(e) if first => return self.fail(e),
+                Err(e) => tracing::warn!("MirrorCheckpointConnector: group refresh failed, retrying later: {e}"),
+            }
+            first = false;
+            match self.stop.recv_timeout(self.refresh.unwrap_or(Duration::from_secs(3600))) {
+                Err(mpsc::RecvTimeoutError::Timeout) if self.refresh.is_some() => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                _ => return,
+            }
+        }
+    }
+
+    fn fail(&self, error: ConnectError) {
+        if !self.stopped.load(Ordering::SeqCst) {
+            tracing::error!("MirrorCheckpointConnector failed: {error}");
+            self.context.raise_error(error.context("MirrorCheckpointConnector"));
+        }
+    }
+
+    fn list_groups(&self, client: &BaseConsumer) -> Result<Vec<String>> {
+        let list = client.client().fetch_group_list(None, self.mirror.admin_timeout).map_err(|e| {
+            ConnectError::retriable(format!(
+                "cannot list the consumer groups of the {}: {e}",
+                clients::describe(&self.mirror.originals, Cluster::Source)
+            ))
+        })?;
+        let mut groups: Vec<String> = list
+            .groups()
+            .iter()
+            .filter(|g| matches!(g.protocol_type(), "consumer" | ""))
+            .map(|g| g.name().to_string())
+            .filter(|g| self.filter.matches(g))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        Ok(groups)
+    }
+}
+
+struct Running {
+    mirror: MirrorConfig,
+    filter: NameFilter,
+    groups: Vec<String>,
+    checkpoints_topic: String,
+    syncs: BaseConsumer,
+    syncs_end: i64,
+    syncs_position: i64,
+    store: OffsetSyncStore,
+    source: Admin,
+    checkpoint_interval: Duration,
+    next_checkpoint: Instant,
+    group_sync_interval: Option<Duration>,
+    next_group_sync: Instant,
+    /// The last checkpoint emitted per group and downstream topic-partition.
+    last: HashMap<String, HashMap<(String, i32), Checkpoint>>,
+}
+
+/// Kafka's `MirrorCheckpointTask`.
+#[derive(Default)]
+pub struct MirrorCheckpointTask {
+    running: Option<Running>,
+}
+
+fn internal_topic(admin: &Admin, name: &str, replication_factor: i16) -> Result<()> {
+    admin.create_topics(&[TopicSpec {
+        name,
+        partitions: 1,
+        replication_factor: replication_factor.into(),
+        configs: vec![("cleanup.policy".into(), "compact".into())],
+    }])
+}
+
+impl SourceTask for MirrorCheckpointTask {
+    fn start(&mut self, _context: SourceTaskContext, config: &Config) -> Result<()> {
+        let (parsed, mirror) = config::parse(&config::checkpoint_def(), config)?;
+        let timeout = mirror.admin_timeout;
+        let source = Admin::new(config, Cluster::Source, timeout)?;
+        let target = Admin::new(config, Cluster::Target, timeout)?;
+        let checkpoints_topic = mirror.policy.checkpoints_topic(&mirror.source_alias);
+        internal_topic(&target, &checkpoints_topic, config::short(&parsed, "checkpoints.topic.replication.factor")?)?;
+
+        let (syncs_cluster, syncs_admin) = match mirror.syncs_location {
+            SyncsLocation::Source => (Cluster::Source, &source),
+            SyncsLocation::Target => (Cluster::Target, &target),
+        };
+        internal_topic(syncs_admin, &mirror.offset_syncs_topic, mirror.offset_syncs_replication_factor)?;
+        let syncs: BaseConsumer = clients::client_config(config, syncs_cluster, Role::Consumer)?
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|e| clients::creation_error(syncs_cluster, Role::Consumer, e))?;
+        let (_, syncs_end) = syncs.fetch_watermarks(&mirror.offset_syncs_topic, 0, timeout).map_err(|e| {
+            ConnectError::retriable(format!("cannot read the end of {}: {e}", mirror.offset_syncs_topic))
+        })?;
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(&mirror.offset_syncs_topic, 0, Offset::Beginning)
+            .and_then(|_| syncs.assign(&assignment))
+            .map_err(|e| ConnectError::new(format!("cannot read {}: {e}", mirror.offset_syncs_topic)))?;
+        let mut store = OffsetSyncStore::new();
+        if syncs_end <= 0 {
+            store.set_read_to_end();
+        }
+        let checkpoint_interval = config::interval(&parsed, "emit.checkpoints.interval.seconds")?
+            .ok_or_else(|| ConnectError::config("emit.checkpoints.interval.seconds", "checkpoints are disabled"))?;
+        let group_sync_interval = if parsed.boolean("sync.group.offsets.enabled")? {
+            config::interval(&parsed, "sync.group.offsets.interval.seconds")?
+        } else {
+            None
+        };
+        let groups = config::task_groups(config);
+        tracing::info!("MirrorCheckpointTask: checkpointing groups {groups:?} of {}", mirror.source_alias);
+        let now = Instant::now();
+        self.running = Some(Running {
+            filter: MirrorConfig::topic_filter(&parsed)?,
+            groups,
+            checkpoints_topic,
+            syncs,
+            syncs_end,
+            syncs_position: 0,
+            store,
+            source,
+            checkpoint_interval,
+            next_checkpoint: now,
+            group_sync_interval,
+            next_group_sync: now + group_sync_interval.unwrap_or_default(),
+            last: HashMap::new(),
+            mirror,
+        });
+        Ok(())
+    }
+
+    fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        let Some(running) = self.running.as_mut() else {
+            return Err(ConnectError::new("MirrorCheckpointTask polled before start"));
+        };
+        let now = Instant::now();
+        let mut due = running.next_checkpoint;
+        if running.group_sync_interval.is_some() {
+            due = due.min(running.next_group_sync);
+        }
+        running.read_syncs(due.saturating_duration_since(now).min(Duration::from_millis(500)));
+        if !running.store.is_read_to_end() {
+            return Ok(Vec::new());
+        }
+        let mut records = Vec::new();
+        if Instant::now() >= running.next_checkpoint {
+            records = running.checkpoints();
+            running.next_checkpoint = Instant::now() + running.checkpoint_interval;
+        }
+        if let Some(interval) = running.group_sync_interval {
+            if Instant::now() >= running.next_group_sync {
+                running.sync_group_offsets();
+                running.next_group_sync = Instant::now() + interval;
+            }
+        }
+        Ok(records)
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        self.running = None;
+        Ok(())
+    }
+}
+
+impl Running {
+    /// Applies the offset syncs that arrived, waiting at most `wait` for the first.
+    fn read_syncs(&mut self, wait: Duration) {
+        let mut timeout = wait;
+        loop {
+            match self.syncs.poll(timeout) {
+                None => break,
+                Some(Err(e)) => {
+                    tracing::warn!("MirrorCheckpointTask: reading offset syncs: {e}");
+                    break;
+                }
+                Some(Ok(message)) => {
+                    self.syncs_position = message.offset() + 1;
+                    match OffsetSync::decode(message.key().unwrap_or_default(), message.payload().unwrap_or_default()) {
+                        Ok(sync) => self.store.apply(sync),
+                        Err(e) => tracing::warn!("MirrorCheckpointTask: skipping an offset sync: {e}"),
+                    }
+                }
+            }
+            timeout = Duration::ZERO;
+        }
+        if !self.store.is_read_to_end() && self.syncs_position >= self.syncs_end {
+            self.store.set_read_to_end();
+        }
+    }
+
+    /// The downstream topic of a source topic: a topic that came from the target goes back to its own name.
+    fn rename(&self, topic: &str) -> String {
+        let policy = &self.mirror.policy;
+        if policy.topic_source(topic) == Some(self.mirror.target_alias.as_str()) {
+            policy.original_topic(topic).to_string()
+        } else {
+            policy.format_remote_topic(&self.mirror.source_alias, topic)
+        }
+    }
+
+    fn group_client(&self, cluster: Cluster, group: &str) -> Result<BaseConsumer> {
+        clients::client_config(&self.mirror.originals, cluster, Role::Consumer)?
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|e| clients::creation_error(cluster, Role::Consumer, e))
+    }
+
+    /// The committed offsets of `group` on the source for the checkpointed topics: (topic, partition, offset,
+    /// metadata).
+    fn upstream_offsets(&self, group: &str, topics: &[(String, i32)]) -> Result<Vec<(String, i32, i64, String)>> {
+        let mut list = TopicPartitionList::new();
+        for (topic, partitions) in topics {
+            for p in 0..*partitions {
+                list.add_partition(topic, p);
+            }
+        }
+        let client = self.group_client(Cluster::Source, group)?;
+        let committed = client
+            .committed_offsets(list, self.mirror.admin_timeout)
+            .map_err(|e| ConnectError::retriable(format!("cannot read the offsets of group {group}: {e}")))?;
+        Ok(committed
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) if o >= 0 => {
+                    Some((e.topic().to_string(), e.partition(), o, e.metadata().to_string()))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn checkpoints(&mut self) -> Vec<SourceRecord> {
+        let topics: Vec<(String, i32)> = match self.source.topics() {
+            Ok(topics) => topics.into_iter().filter(|(t, _)| self.filter.matches(t)).collect(),
+            Err(e) => {
+                tracing::warn!("MirrorCheckpointTask: no checkpoints this round: {e}");
+                return Vec::new();
+            }
+        };
+        if topics.is_empty() {
+            return Vec::new();
+        }
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let mut records = Vec::new();
+        for group in self.groups.clone() {
+            let offsets = match self.upstream_offsets(&group, &topics) {
+                Ok(offsets) => offsets,
+                Err(e) => {
+                    tracing::warn!("MirrorCheckpointTask: {e}");
+                    continue;
+                }
+            };
+            for (topic, partition, upstream, metadata) in offsets {
+                let Some(downstream) = self.store.translate(&topic, partition, upstream) else { continue };
+                if downstream < 0 {
+                    continue;
+                }
+                let checkpoint = Checkpoint {
+                    group: group.clone(),
+                    topic: self.rename(&topic),
+                    partition,
+                    upstream_offset: upstream,
+                    downstream_offset: downstream,
+                    metadata,
+                };
+                let last = self.last.entry(group.clone()).or_default();
+                let key = (checkpoint.topic.clone(), partition);
+                let newer = match last.get(&key) {
+                    None => true,
+                    // After a rewind upstream, or when the downstream offset moved on.
+                    Some(previous) => upstream < previous.upstream_offset || downstream > previous.downstream_offset,
+                };
+                if !newer {
+                    continue;
+                }
+                records.push(checkpoint_record(&self.checkpoints_topic, &checkpoint, timestamp));
+                last.insert(key, checkpoint);
+            }
+        }
+        records
+    }
+
+    /// Commits the checkpointed offsets to the target's groups that have no active members, never rewinding them.
+    fn sync_group_offsets(&self) {
+        let target: BaseConsumer = match self.group_client(Cluster::Target, "") {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!("MirrorCheckpointTask: group offsets not synced: {e}"),
+        };
+        for (group, checkpoints) in &self.last {
+            let inactive = match target.client().fetch_group_list(Some(group), self.mirror.admin_timeout) {
+                Ok(list) => list.groups().iter().all(|g| matches!(g.state(), "Empty" | "Dead" | "")),
+                Err(KafkaError::GroupListFetch(RDKafkaErrorCode::GroupIdNotFound)) => true,
+                Err(e) => {
+                    tracing::warn!("MirrorCheckpointTask: state of group {group} on the target unknown: {e}");
+                    false
+                }
+            };
+            if !inactive {
+                tracing::debug!("MirrorCheckpointTask: group {group} is active on the target; offsets not synced");
+                continue;
+            }
+            if let Err(e) = self.sync_group(group, checkpoints) {
+                tracing::warn!("MirrorCheckpointTask: offsets of group {group} not synced: {e}");
+            }
+        }
+    }
+
+    fn sync_group(&self, group: &str, checkpoints: &HashMap<(String, i32), Checkpoint>) -> Result<()> {
+        let client = self.group_client(Cluster::Target, group)?;
+        let mut wanted = TopicPartitionList::new();
+        for (topic, partition) in checkpoints.keys() {
+            wanted.add_partition(topic, *partition);
+        }
+        let current = client
+            .committed_offsets(wanted, self.mirror.admin_timeout)
+            .map_err(|e| ConnectError::retriable(format!("cannot read its offsets on the target: {e}")))?;
+        let mut commit = TopicPartitionList::new();
+        for element in current.elements() {
+            let Some(checkpoint) = checkpoints.get(&(element.topic().to_string(), element.partition())) else {
+                continue;
+            };
+            let behind = match element.offset() {
+                Offset::Offset(o) => o < checkpoint.downstream_offset,
+                _ => true,
+            };
+            if behind {
+                commit
+                    .add_partition_offset(
+                        element.topic(),
+                        element.partition(),
+                        Offset::Offset(checkpoint.downstream_offset),
+                    )
+                    .map_err(|e| ConnectError::new(e.to_string()))?;
+            }
+        }
+        if commit.count() == 0 {
+            return Ok(());
+        }
+        client
+            .commit(&commit, CommitMode::Sync)
+            .map_err(|e| ConnectError::retriable(format!("cannot commit on the target: {e}")))?;
+        tracing::info!("MirrorCheckpointTask: synced {} offsets of group {group} to the target", commit.count());
+        Ok(())
+    }
+}
+
+fn checkpoint_record(topic: &str, checkpoint: &Checkpoint, timestamp: i64) -> SourceRecord {
+    // Java's HashMap order of these keys.
+    let partition = SourceMap::new()
+        .with("partition", checkpoint.partition)
+        .with("topic", checkpoint.topic.as_str())
+        .with("group", checkpoint.group.as_str());
+    SourceRecord::new(
+        partition,
+        SourceMap::new().with("offset", 0i64),
+        topic,
+        Some(Schema::bytes()),
+        Value::from(checkpoint.value().as_slice()),
+    )
+    .with_key(Some(Schema::bytes()), Value::from(checkpoint.key().as_slice()))
+    .with_partition(0)
+    .with_timestamp(timestamp)
+}
