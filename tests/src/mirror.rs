@@ -96,11 +96,13 @@ pub fn test_record(topic: &str, i: u64, partitions: i32) -> (i32, Record) {
         14 => Some(Vec::new()),
         _ => Some(format!("{topic}-value-{i:012}-{}", "v".repeat((i % 64) as usize)).into_bytes()),
     };
+    // Headers on few records: tansu 0.6.0 (sqlite) has no index on its header table, so every record it fetches
+    // scans all stored headers; headers on every record make reading a topic quadratic in its size.
     let mut headers = Vec::new();
-    if i % 10 != 3 {
+    if i % 1000 == 1 {
         headers.push(("seq".to_string(), Some(i.to_be_bytes().to_vec())));
     }
-    if i.is_multiple_of(3) {
+    if i % 1000 == 2 {
         headers.push(("dup".to_string(), Some(b"first".to_vec())));
         headers.push(("dup".to_string(), Some(b"second".to_vec())));
         headers.push(("null".to_string(), None));
@@ -197,7 +199,6 @@ pub fn read_topic(broker: &Broker, topic: &str, timeout: Duration) -> BTreeMap<i
     let consumer: BaseConsumer = client(&broker.bootstrap())
         .set("group.id", format!("mirror-test-reader-{}", crate::broker::free_port()))
         .set("enable.auto.commit", "false")
-        .set("fetch.max.bytes", "52428800")
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
@@ -216,7 +217,11 @@ pub fn read_topic(broker: &Broker, topic: &str, timeout: Duration) -> BTreeMap<i
     consumer.assign(&tpl).expect("assign");
     let deadline = Instant::now() + timeout;
     while remaining > 0 {
-        assert!(Instant::now() < deadline, "reading {topic} to {ends:?} took longer than {timeout:?}");
+        if Instant::now() > deadline {
+            let read: Vec<(i32, usize, Option<i64>)> =
+                out.iter().map(|(p, records)| (*p, records.len(), records.last().map(|(o, _)| *o))).collect();
+            panic!("reading {topic} to {ends:?} took longer than {timeout:?}; (partition, records, last offset) read: {read:?}");
+        }
         let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
         let message = match message {
             Ok(message) => message,
@@ -565,6 +570,7 @@ mod tests {
     #[test]
     fn test_records_cover_the_edge_cases() {
         let records: Vec<Record> = (0..10_000).map(|i| test_record("t", i, 3).1).collect();
+        assert!(records.iter().filter(|r| !r.headers.is_empty()).count() <= 20, "headers are rare");
         assert!(records.iter().any(|r| r.key.is_none()));
         assert!(records.iter().any(|r| r.value.is_none()));
         assert!(records.iter().any(|r| r.value.as_deref() == Some(&[][..])));

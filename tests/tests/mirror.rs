@@ -431,7 +431,8 @@ fn a_topic_created_on_the_source_is_replicated_after_the_refresh_interval() {
 
 /// What a user sees of a bad config: `validate` or `POST /connectors` refuses it (400 naming the problem), or the
 /// connector is created and FAILS with a trace naming it. Returns that message.
-fn refusal(rest: &Rest, name: &str, config: Value, names_problem: &[&str]) -> String {
+fn refusal(rest: &Rest, name: &str, mut config: Value, names_problem: &[&str]) -> String {
+    config["name"] = json!(name);
     let names = |text: &str| names_problem.iter().any(|n| text.contains(n));
     let class = config["connector.class"].as_str().unwrap().to_string();
     let (code, report) = rest.put(&format!("/connector-plugins/{class}/config/validate"), &config);
@@ -492,6 +493,7 @@ fn bad_configs_are_refused_with_a_message_naming_the_problem() {
     let nowhere = format!("127.0.0.1:{}", broker::free_port());
     let mut unreachable = mirror_config(SOURCE, (A, &a), (B, &b), &[("topics", "orders")]);
     unreachable["source.cluster.bootstrap.servers"] = json!(nowhere);
+    unreachable["admin.timeout.ms"] = json!("5000");
     refusal(rest, "unreachable-source", unreachable, &[&nowhere, "source.cluster.bootstrap.servers"]);
 
     // None of them left anything running.
