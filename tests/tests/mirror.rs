@@ -172,17 +172,24 @@ fn checkpoints_translate_group_offsets_and_the_group_resumes_on_the_target() {
     produce(&a, "orders", 3, 0, 3 * PER_PARTITION as u64);
     // Group g1 on A: partition 0 stopped before the last record, partition 1 read everything, partition 2 half.
     let committed = [(0, PER_PARTITION - 1), (1, PER_PARTITION), (2, PER_PARTITION / 2)];
+    // A real member of g1 on A (a subscriber given its partitions) commits, then leaves the group.
     let group_a: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", a.bootstrap())
         .set("group.id", "g1")
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
+    group_a.subscribe(&["orders"]).expect("subscribe");
+    wait_for("g1 on A to get its partitions", SETTLE, || {
+        group_a.poll(Duration::from_millis(100));
+        (group_a.assignment().map(|a| a.count()).unwrap_or(0) == 3).then_some(())
+    });
     let mut offsets = TopicPartitionList::new();
     for (partition, offset) in committed {
         offsets.add_partition_offset("orders", partition, Offset::Offset(offset)).unwrap();
     }
     group_a.commit(&offsets, CommitMode::Sync).expect("commit g1 on A");
+    group_a.unsubscribe();
     drop(group_a);
 
     let dir = test_dir();
