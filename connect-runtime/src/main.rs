@@ -27,6 +27,15 @@ enum Command {
         /// The worker configuration (.properties).
         worker: PathBuf,
     },
+    /// Run MirrorMaker 2 (dedicated mode): the replication flows of a connect-mirror-maker.properties file.
+    #[command(name = "mirror-maker")]
+    MirrorMaker {
+        /// The MirrorMaker 2 configuration (Kafka's connect-mirror-maker.properties format).
+        config: PathBuf,
+        /// Run only the flows to these target clusters (aliases of `clusters`, comma- or space-separated).
+        #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "CLUSTER")]
+        clusters: Vec<String>,
+    },
     /// Inspect plugins.
     Plugins {
         #[command(subcommand)]
@@ -56,6 +65,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Standalone { worker, connectors } => connect_runtime::cli::standalone::run(&worker, &connectors),
         Command::Distributed { worker } => connect_runtime::cli::distributed::run(&worker),
+        Command::MirrorMaker { config, clusters } => connect_runtime::cli::mirror_maker::run(&config, &clusters),
         Command::Plugins { command: PluginsCommand::List { plugin_path, worker_config, json } } => {
             connect_runtime::cli::plugins::list(plugin_path, worker_config, json)
         }

@@ -2,6 +2,7 @@
 //! prints it and exits non-zero.
 
 pub mod distributed;
+pub mod mirror_maker;
 pub mod plugins;
 pub mod standalone;
 
@@ -28,4 +29,25 @@ pub(crate) fn serve_rest(
             }
         });
     }
+}
+
+/// The small runtime of the REST API, the group members and the herders' admin calls; plugin code never runs on it.
+pub(crate) fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("connect-io")
+        .enable_all()
+        .build()
+        .context("starting the I/O runtime")
+}
+
+/// A flag that SIGINT and SIGTERM set.
+pub(crate) fn stop_on_signals() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use anyhow::Context;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing the signal handlers")?;
+    }
+    Ok(stop)
 }

@@ -5,6 +5,7 @@
 
 mod connector;
 mod distributed;
+pub mod mirror_maker;
 pub mod providers;
 mod rest;
 mod worker;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use connect_api::config::ConfigValueInfo;
@@ -13,14 +13,15 @@ use connect_api::{
     SourceRecord, SourceTask, SourceTaskContext, Value,
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::clients::{self, Admin, Cluster, Role, TopicSpec};
 use crate::config::{self, MirrorConfig, NameFilter, SyncsLocation, TASK_GROUPS};
+use crate::discovered::Discovered;
+use crate::groups::GroupLister;
 use crate::offset_sync_store::OffsetSyncStore;
+use crate::source::FIRST_LOOK_WAIT;
 use crate::wire::{Checkpoint, OffsetSync};
 
 /// Kafka's `org.apache.kafka.connect.mirror.MirrorCheckpointConnector`.
@@ -28,7 +29,8 @@ use crate::wire::{Checkpoint, OffsetSync};
 pub struct MirrorCheckpointConnector {
     config: Config,
     emit: bool,
-    groups: Arc<Mutex<Vec<String>>>,
+    groups: Arc<Discovered<String>>,
+    first_wait: Duration,
     stop: Option<(mpsc::Sender<()>, Arc<AtomicBool>)>,
 }
 
@@ -52,7 +54,8 @@ impl Connector for MirrorCheckpointConnector {
         self.emit = parsed.boolean("emit.checkpoints.enabled")?
             && config::interval(&parsed, "emit.checkpoints.interval.seconds")?.is_some();
         self.config = config.clone();
-        *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+        self.groups.reset();
+        self.first_wait = mirror.admin_timeout.min(FIRST_LOOK_WAIT);
         let refresh = if parsed.boolean("refresh.groups.enabled")? {
             config::interval(&parsed, "refresh.groups.interval.seconds")?
         } else {
@@ -81,7 +84,7 @@ impl Connector for MirrorCheckpointConnector {
         if !self.emit {
             return Ok(Vec::new());
         }
-        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let groups = self.groups.wait(self.first_wait);
         Ok(config::round_robin(&groups, max_tasks.max(1))
             .into_iter()
             .map(|groups| {
@@ -109,7 +112,7 @@ struct GroupRefresher {
     mirror: MirrorConfig,
     filter: NameFilter,
     refresh: Option<Duration>,
-    groups: Arc<Mutex<Vec<String>>>,
+    groups: Arc<Discovered<String>>,
     context: ConnectorContext,
     stopped: Arc<AtomicBool>,
     stop: mpsc::Receiver<()>,
@@ -117,21 +120,17 @@ struct GroupRefresher {
 
 impl GroupRefresher {
     fn run(self) {
-        let client: BaseConsumer = match clients::client_config(&self.mirror.originals, Cluster::Source, Role::Consumer)
-            .and_then(|c| c.create().map_err(|e| clients::creation_error(Cluster::Source, Role::Consumer, e)))
-        {
-            Ok(client) => client,
+        let lister = match GroupLister::new(&self.mirror.originals, Cluster::Source, self.mirror.admin_timeout) {
+            Ok(lister) => lister,
             Err(e) => return self.fail(e),
         };
         let mut first = true;
         loop {
-            match self.list_groups(&client) {
+            match self.list_groups(&lister) {
                 Ok(groups) => {
-                    let mut current = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-                    if *current != groups && !self.stopped.load(Ordering::SeqCst) {
-                        tracing::info!("MirrorCheckpointConnector: checkpointing {} groups", groups.len());
-                        *current = groups;
-                        drop(current);
+                    let count = groups.len();
+                    if self.groups.update(groups) && !self.stopped.load(Ordering::SeqCst) {
+                        tracing::info!("MirrorCheckpointConnector: checkpointing {count} groups");
                         self.context.request_task_reconfiguration();
                     }
                 }
@@ -148,24 +147,19 @@ impl GroupRefresher {
     }
 
     fn fail(&self, error: ConnectError) {
+        self.groups.give_up();
         if !self.stopped.load(Ordering::SeqCst) {
             tracing::error!("MirrorCheckpointConnector failed: {error}");
             self.context.raise_error(error.context("MirrorCheckpointConnector"));
         }
     }
 
-    fn list_groups(&self, client: &BaseConsumer) -> Result<Vec<String>> {
-        let list = client.client().fetch_group_list(None, self.mirror.admin_timeout).map_err(|e| {
-            ConnectError::retriable(format!(
-                "cannot list the consumer groups of the {}: {e}",
-                clients::describe(&self.mirror.originals, Cluster::Source)
-            ))
-        })?;
-        let mut groups: Vec<String> = list
-            .groups()
-            .iter()
-            .filter(|g| matches!(g.protocol_type(), "consumer" | ""))
-            .map(|g| g.name().to_string())
+    fn list_groups(&self, lister: &GroupLister) -> Result<Vec<String>> {
+        let mut groups: Vec<String> = lister
+            .list(None)?
+            .into_iter()
+            .filter(|g| matches!(g.protocol_type.as_str(), "consumer" | ""))
+            .map(|g| g.name)
             .filter(|g| self.filter.matches(g))
             .collect();
         groups.sort();
@@ -221,8 +215,8 @@ impl SourceTask for MirrorCheckpointTask {
             SyncsLocation::Target => (Cluster::Target, &target),
         };
         internal_topic(syncs_admin, &mirror.offset_syncs_topic, mirror.offset_syncs_replication_factor)?;
-        let syncs: BaseConsumer = clients::client_config(config, syncs_cluster, Role::Consumer)?
-            .set("enable.auto.commit", "false")
+        let group = format!("mm2-checkpoint-{}-{}", mirror.source_alias, mirror.target_alias);
+        let syncs: BaseConsumer = clients::consumer_config(config, syncs_cluster, &group)?
             .create()
             .map_err(|e| clients::creation_error(syncs_cluster, Role::Consumer, e))?;
         let (_, syncs_end) = syncs.fetch_watermarks(&mirror.offset_syncs_topic, 0, timeout).map_err(|e| {
@@ -315,6 +309,10 @@ impl Running {
                     match OffsetSync::decode(message.key().unwrap_or_default(), message.payload().unwrap_or_default()) {
                         Ok(sync) => self.store.apply(sync),
                         Err(e) => tracing::warn!("MirrorCheckpointTask: skipping an offset sync: {e}"),
+                    }
+                    // Syncs past the end seen at start are applied as ordinary updates.
+                    if !self.store.is_read_to_end() && self.syncs_position >= self.syncs_end {
+                        self.store.set_read_to_end();
                     }
                 }
             }
@@ -421,14 +419,18 @@ impl Running {
 
     /// Commits the checkpointed offsets to the target's groups that have no active members, never rewinding them.
     fn sync_group_offsets(&self) {
-        let target: BaseConsumer = match self.group_client(Cluster::Target, "") {
-            Ok(c) => c,
+        let lister = match GroupLister::new(&self.mirror.originals, Cluster::Target, self.mirror.admin_timeout) {
+            Ok(lister) => lister,
             Err(e) => return tracing::warn!("MirrorCheckpointTask: group offsets not synced: {e}"),
         };
         for (group, checkpoints) in &self.last {
-            let inactive = match target.client().fetch_group_list(Some(group), self.mirror.admin_timeout) {
-                Ok(list) => list.groups().iter().all(|g| matches!(g.state(), "Empty" | "Dead" | "")),
-                Err(KafkaError::GroupListFetch(RDKafkaErrorCode::GroupIdNotFound)) => true,
+            let inactive = match lister.list(Some(group)) {
+                // A group with no members: unknown there, emptied, or one that only ever had offsets committed
+                // (no membership protocol). A state the cluster did not tell counts as active.
+                Ok(listed) => listed.iter().all(|g| match &g.state {
+                    Some(state) => matches!(state.as_str(), "Empty" | "Dead" | ""),
+                    None => g.protocol_type.is_empty(),
+                }),
                 Err(e) => {
                     tracing::warn!("MirrorCheckpointTask: state of group {group} on the target unknown: {e}");
                     false

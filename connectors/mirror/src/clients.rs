@@ -74,8 +74,17 @@ impl Role {
     }
 }
 
-/// The client settings of `cluster` for `role`: `<cluster>.cluster.*` (without the nested client prefixes and
-/// the alias), then `<cluster>.<role>.*` on top.
+/// Whether librdkafka knows the client setting `key` (with `value`).
+fn librdkafka_accepts(key: &str, value: &str) -> bool {
+    ClientConfig::new().set(key, value).create_native_config().is_ok()
+}
+
+/// The client settings of `cluster` for `role`: `<cluster>.cluster.*`, then `<cluster>.<role>.*` on top.
+///
+/// A cluster's settings are shared by every client and, in the dedicated mode, by the worker too (Java puts all
+/// of them there, worker settings such as `offset.flush.interval.ms` included): of those only what librdkafka
+/// knows is kept, as Java keeps only its client settings. The per-client overrides are passed on as they are,
+/// so a mistake there is reported when the client is created.
 pub fn client_settings(originals: &Config, cluster: Cluster, role: Role) -> BTreeMap<String, String> {
     let cluster_prefix = format!("{}.cluster.", cluster.name());
     let role_prefix = format!("{}.{}.", cluster.name(), role.name());
@@ -83,8 +92,16 @@ pub fn client_settings(originals: &Config, cluster: Cluster, role: Role) -> BTre
     for (key, value) in originals {
         if let Some(k) = key.strip_prefix(&cluster_prefix) {
             let nested = ["producer.", "consumer.", "admin."].iter().any(|p| k.starts_with(p));
-            if !nested && k != "alias" && !JAVA_ONLY.contains(&k) {
+            if nested || k == "alias" || JAVA_ONLY.contains(&k) {
+                continue;
+            }
+            if k == "bootstrap.servers" || librdkafka_accepts(k, value) {
                 settings.insert(k.to_string(), value.clone());
+            } else {
+                tracing::debug!(
+                    "{key} is not a librdkafka client setting; not given to the {} clients",
+                    cluster.name()
+                );
             }
         }
     }
@@ -115,6 +132,17 @@ pub fn client_config(originals: &Config, cluster: Cluster, role: Role) -> Result
     } else {
         RDKafkaLogLevel::Warning
     });
+    Ok(config)
+}
+
+/// A consumer configuration of `cluster` that commits nothing. librdkafka assigns partitions only to a consumer
+/// with a group id: `group` is used unless the settings name one; it is never joined or committed to.
+pub fn consumer_config(originals: &Config, cluster: Cluster, group: &str) -> Result<ClientConfig> {
+    let mut config = client_config(originals, cluster, Role::Consumer)?;
+    if config.get("group.id").is_none() {
+        config.set("group.id", group);
+    }
+    config.set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
     Ok(config)
 }
 
@@ -290,6 +318,7 @@ mod tests {
             ("source.cluster.bootstrap.servers", "a:9092"),
             ("source.cluster.security.protocol", "PLAINTEXT"),
             ("source.cluster.key.deserializer", "x"),
+            ("source.cluster.offset.flush.interval.ms", "100"),
             ("source.cluster.producer.acks", "1"),
             ("source.consumer.fetch.min.bytes", "10"),
             ("source.consumer.security.protocol", "SSL"),

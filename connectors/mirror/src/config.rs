@@ -272,23 +272,35 @@ pub fn short(parsed: &ParsedConfig, key: &str) -> Result<i16> {
     }
 }
 
+/// The checks across keys that a definition alone cannot make, each as (key, check).
+fn extra_checks(def: &ConfigDef, parsed: &ParsedConfig) -> Vec<(&'static str, Result<()>)> {
+    let mut checks = vec![
+        ("replication.policy.class", MirrorConfig::new(parsed).map(drop)),
+        (
+            "sync.topic.acls.enabled",
+            if parsed.boolean("sync.topic.acls.enabled").unwrap_or(false) {
+                Err(ConnectError::config("sync.topic.acls.enabled", "ACL sync is not supported by connect-rs"))
+            } else {
+                Ok(())
+            },
+        ),
+    ];
+    for key in ["topics", "topics.exclude", "groups", "groups.exclude", "config.properties.exclude"] {
+        if def.key(key).is_some() {
+            checks.push((key, list_regex(parsed, key).map(drop)));
+        }
+    }
+    checks
+}
+
 /// Parses `config` with `def` and the shared keys, and checks the regex lists: the configuration as a connector
 /// starts it.
 pub fn parse(def: &ConfigDef, config: &Config) -> Result<(ParsedConfig, MirrorConfig)> {
     let parsed = def.parse(config)?;
+    for (_, check) in extra_checks(def, &parsed) {
+        check?;
+    }
     let mirror = MirrorConfig::new(&parsed)?;
-    if parsed.boolean("sync.topic.acls.enabled").unwrap_or(false) {
-        return Err(ConnectError::config("sync.topic.acls.enabled", "ACL sync is not supported by connect-rs"));
-    }
-    if def.key("topics").is_some() {
-        MirrorConfig::topic_filter(&parsed)?;
-    }
-    if def.key("groups").is_some() {
-        MirrorConfig::group_filter(&parsed)?;
-    }
-    if def.key("config.properties.exclude").is_some() {
-        list_regex(&parsed, "config.properties.exclude")?;
-    }
     Ok((parsed, mirror))
 }
 
@@ -296,19 +308,18 @@ pub fn parse(def: &ConfigDef, config: &Config) -> Result<(ParsedConfig, MirrorCo
 /// keys concerned.
 pub fn validate(def: &ConfigDef, config: &Config) -> Vec<ConfigValueInfo> {
     let mut infos = def.validate(config);
-    if infos.iter().any(|i| !i.errors.is_empty()) {
+    let Ok(parsed) = def.parse(config) else {
         return infos;
-    }
-    if let Err(e) = parse(def, config) {
+    };
+    for (key, check) in extra_checks(def, &parsed) {
+        let Err(e) = check else { continue };
         let message = e.message().to_string();
-        let key = def
-            .keys()
-            .iter()
-            .map(|k| k.name.as_str())
-            .filter(|k| message.contains(&format!("configuration {k}:")))
-            .max_by_key(|k| k.len())
-            .unwrap_or("source.cluster.alias")
-            .to_string();
+        // A policy error may concern the separator.
+        let key = if message.contains("configuration replication.policy.separator") {
+            "replication.policy.separator"
+        } else {
+            key
+        };
         if let Some(info) = infos.iter_mut().find(|i| i.name == key) {
             info.errors.push(message);
         }
@@ -397,9 +408,12 @@ mod tests {
         let bad_regex = config(&[("source.cluster.alias", "A"), ("topics", "(unclosed")]);
         let err = parse(&source_def(), &bad_regex).unwrap_err();
         assert!(err.message().contains("configuration topics:"), "{err}");
-        let infos = validate(&source_def(), &bad_regex);
-        let topics = infos.iter().find(|i| i.name == "topics").unwrap();
-        assert_eq!(topics.errors.len(), 1, "{infos:?}");
+        let both = config(&[("source.cluster.alias", "A"), ("topics", "(unclosed"), ("topics.exclude", "[")]);
+        let infos = validate(&source_def(), &both);
+        for key in ["topics", "topics.exclude"] {
+            let info = infos.iter().find(|i| i.name == key).unwrap();
+            assert_eq!(info.errors.len(), 1, "{infos:?}");
+        }
 
         let bad_policy = config(&[("source.cluster.alias", "A"), ("replication.policy.class", "x.Custom")]);
         let infos = validate(&source_def(), &bad_policy);

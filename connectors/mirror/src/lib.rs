@@ -8,6 +8,8 @@
 pub mod checkpoint;
 pub mod clients;
 pub mod config;
+pub mod discovered;
+pub mod groups;
 pub mod heartbeat;
 pub mod offset_sync_store;
 pub mod policy;

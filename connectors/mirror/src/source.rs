@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{ROption, RString};
@@ -26,7 +26,11 @@ use regex::Regex;
 
 use crate::clients::{self, Admin, Cluster, Role, TopicConfigs, TopicSpec};
 use crate::config::{self, MirrorConfig, SyncsLocation, TASK_PARTITIONS};
+use crate::discovered::Discovered;
 use crate::wire::OffsetSync;
+
+/// How long `task_configs` waits at most for the first look at the clusters.
+pub(crate) const FIRST_LOOK_WAIT: Duration = Duration::from_secs(10);
 
 /// The most records one `poll` returns.
 const MAX_BATCH: usize = 4096;
@@ -35,7 +39,8 @@ const MAX_BATCH: usize = 4096;
 #[derive(Default)]
 pub struct MirrorSourceConnector {
     config: Config,
-    known: Arc<Mutex<Vec<(String, i32)>>>,
+    known: Arc<Discovered<(String, i32)>>,
+    first_wait: Duration,
     refresher: Option<Refresher>,
 }
 
@@ -79,7 +84,8 @@ impl Connector for MirrorSourceConnector {
             replication_factor: parsed.int("replication.factor")?,
         };
         self.config = config.clone();
-        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+        self.known.reset();
+        self.first_wait = mirror.admin_timeout.min(FIRST_LOOK_WAIT);
         let (stop, stop_rx) = mpsc::channel();
         let stopped = Arc::new(AtomicBool::new(false));
         let refresher = TopicRefresher {
@@ -99,7 +105,7 @@ impl Connector for MirrorSourceConnector {
     }
 
     fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<Config>> {
-        let known = self.known.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let known = self.known.wait(self.first_wait);
         Ok(config::round_robin(&known, max_tasks.max(1))
             .into_iter()
             .map(|partitions| {
@@ -146,7 +152,7 @@ struct RefreshSettings {
 struct TopicRefresher {
     mirror: MirrorConfig,
     settings: RefreshSettings,
-    known: Arc<Mutex<Vec<(String, i32)>>>,
+    known: Arc<Discovered<(String, i32)>>,
     context: ConnectorContext,
     stopped: Arc<AtomicBool>,
     stop: mpsc::Receiver<()>,
@@ -161,7 +167,10 @@ impl TopicRefresher {
             Ok(admins) => admins,
             Err(e) => return self.fail(e),
         };
-        if let Err(e) = self.create_offset_syncs_topic(&source, &target) {
+        // Reach both clusters first, so that an unreachable one is what the failure says.
+        if let Err(e) =
+            source.topics().and_then(|_| target.topics()).and_then(|_| self.create_offset_syncs_topic(&source, &target))
+        {
             return self.fail(e);
         }
         let mut first = true;
@@ -197,6 +206,7 @@ impl TopicRefresher {
     }
 
     fn fail(&self, error: ConnectError) {
+        self.known.give_up();
         if !self.stopped.load(Ordering::SeqCst) {
             tracing::error!("MirrorSourceConnector failed: {error}");
             self.context.raise_error(error.context("MirrorSourceConnector"));
@@ -281,27 +291,20 @@ impl TopicRefresher {
             }
             known.extend((0..(*partitions).min(remote_partitions)).map(|p| (topic.clone(), p)));
         }
-        let mut current = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        if *current == known {
+        let (partitions, topics) = (known.len(), source_topics.len());
+        if !self.known.update(known) {
             return Ok(false);
         }
         tracing::info!(
-            "MirrorSourceConnector: replicating {} topic-partitions of {} topics from {}",
-            known.len(),
-            source_topics.len(),
+            "MirrorSourceConnector: replicating {partitions} topic-partitions of {topics} topics from {}",
             self.mirror.source_alias
         );
-        *current = known;
         Ok(true)
     }
 
     fn sync_topic_configs(&self, source: &Admin, target: &Admin) {
-        let topics: Vec<String> = {
-            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-            let mut topics: Vec<String> = known.iter().map(|(t, _)| t.clone()).collect();
-            topics.dedup();
-            topics
-        };
+        let mut topics: Vec<String> = self.known.get().into_iter().map(|(t, _)| t).collect();
+        topics.dedup();
         for topic in topics {
             let configs = self.source_configs(source, &topic);
             if configs.is_empty() {
@@ -445,9 +448,8 @@ impl SourceTask for MirrorSourceTask {
         let settings = clients::client_settings(config, Cluster::Source, Role::Consumer);
         let start_at_end =
             matches!(settings.get("auto.offset.reset").map(String::as_str), Some("latest" | "largest" | "end"));
-        let consumer: BaseConsumer = clients::client_config(config, Cluster::Source, Role::Consumer)?
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
+        let group = format!("mm2-{}-{}", mirror.source_alias, mirror.target_alias);
+        let consumer: BaseConsumer = clients::consumer_config(config, Cluster::Source, &group)?
             .create()
             .map_err(|e| clients::creation_error(Cluster::Source, Role::Consumer, e))?;
 
