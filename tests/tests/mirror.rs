@@ -285,7 +285,7 @@ fn checkpoints_translate_group_offsets_and_the_group_resumes_on_the_target() {
     for p in 0..3 {
         partitions.add_partition("A.orders", p);
     }
-    let on_b = wait_for("g1's translated offsets committed on B", SETTLE, || {
+    let committed_on_b = |expected: &BTreeMap<i32, i64>| {
         let committed = group_b.committed_offsets(partitions.clone(), Duration::from_secs(10)).ok()?;
         let on_b: BTreeMap<i32, i64> = committed
             .elements()
@@ -296,33 +296,49 @@ fn checkpoints_translate_group_offsets_and_the_group_resumes_on_the_target() {
             })
             .collect();
         expected.iter().all(|(p, offset)| on_b.get(p) == Some(offset)).then_some(on_b)
-    });
+    };
+    let on_b = wait_for("g1's translated offsets committed on B", SETTLE, || committed_on_b(&expected));
     if let Some(offset) = on_b.get(&2) {
         assert!((0..=exact_2).contains(offset), "g1 on B at {offset} of partition 2 skips records (exact: {exact_2})");
     }
-    // ... so a consumer of g1 on B starts there: the first record of partition 0 is A's record 999, not the end
-    // (auto.offset.reset=latest would give nothing); partition 2, if it gets records, never starts after them.
-    group_b.subscribe(&["A.orders"]).expect("subscribe");
-    let mut first_of_2 = None;
-    let first = wait_for("g1 on B to read partition 0", SETTLE, || {
-        let message = group_b.poll(Duration::from_millis(100))?.ok()?;
-        match message.partition() {
-            0 => Some((message.offset(), message.payload().map(<[u8]>::to_vec))),
-            2 => {
-                first_of_2.get_or_insert(message.offset());
-                None
-            }
-            p => panic!("g1 read partition {p} at {} past its end on A", message.offset()),
-        }
+
+    // ... and keeps getting them while it stays idle there: g1 moves on on A (partition 2 to its last record), its
+    // checkpoint and its offset on B follow.
+    let simple: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", a.bootstrap()).set("group.id", "g1").create().expect("consumer");
+    let mut offsets = TopicPartitionList::new();
+    offsets.add_partition_offset("orders", 2, Offset::Offset(PER_PARTITION - 1)).unwrap();
+    simple.commit(&offsets, CommitMode::Sync).expect("commit g1 on A");
+    let mut expected = expected;
+    expected.insert(2, store.latest("orders", 2).unwrap().1);
+    wait_for("the checkpoint of g1's new position on A", SETTLE, || {
+        let latest = read_decoded(&b, "A.checkpoints.internal", Checkpoint::decode)
+            .into_iter()
+            .rev()
+            .find_map(|(_, c)| (c.partition == 2 && c.upstream_offset == PER_PARTITION - 1).then_some(c.offset))?;
+        assert_eq!(latest, expected[&2], "partition 2 committed at its latest sync translates exactly");
+        Some(())
     });
-    let record_999 = &upstream[&0].iter().find(|(o, _)| *o == PER_PARTITION - 1).unwrap().1;
-    assert_eq!(
-        first,
-        (expected[&0], record_999.value.clone()),
-        "g1 on B resumes with the record after its position on A"
-    );
-    if let Some(offset) = first_of_2 {
-        assert!(offset <= exact_2, "g1 on B read partition 2 from {offset}, past {exact_2}");
+    wait_for("g1's new offset synced to B", SETTLE, || committed_on_b(&expected));
+
+    // A consumer of g1 on B starts there: the first records are A's records 999 of partitions 0 and 2, not the
+    // end (auto.offset.reset=latest would give nothing); partition 1 was read to its end.
+    group_b.subscribe(&["A.orders"]).expect("subscribe");
+    let mut first: BTreeMap<i32, (i64, Option<Vec<u8>>)> = BTreeMap::new();
+    wait_for("g1 on B to read partitions 0 and 2", SETTLE, || {
+        if let Some(Ok(message)) = group_b.poll(Duration::from_millis(100)) {
+            assert_ne!(message.partition(), 1, "g1 read partition 1 at {} past its end on A", message.offset());
+            first.entry(message.partition()).or_insert((message.offset(), message.payload().map(<[u8]>::to_vec)));
+        }
+        (first.len() == 2).then_some(())
+    });
+    for p in [0, 2] {
+        let record_999 = &upstream[&p].iter().find(|(o, _)| *o == PER_PARTITION - 1).unwrap().1;
+        assert_eq!(
+            first[&p],
+            (expected[&p], record_999.value.clone()),
+            "g1 on B resumes partition {p} with the record after its position on A"
+        );
     }
 }
 
