@@ -29,16 +29,21 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     let json_end = output.rfind(']').expect("a JSON list");
     let listed: serde_json::Value = serde_json::from_str(&output[json_start..=json_end]).unwrap();
     let classes: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["class"].as_str().unwrap()).collect();
+    // The built-in MirrorMaker 2 connectors first, then those of the one loadable library.
     assert_eq!(
         classes,
         [
+            "org.apache.kafka.connect.mirror.MirrorSourceConnector",
+            "org.apache.kafka.connect.mirror.MirrorCheckpointConnector",
+            "org.apache.kafka.connect.mirror.MirrorHeartbeatConnector",
             "org.apache.kafka.connect.file.FileStreamSourceConnector",
             "org.apache.kafka.connect.file.FileStreamSinkConnector"
         ]
     );
-    assert_eq!(listed[0]["type"], "source");
-    assert_eq!(listed[1]["type"], "sink");
-    assert!(listed[0]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
+    assert_eq!(listed[0]["location"], "builtin");
+    assert_eq!(listed[3]["type"], "source");
+    assert_eq!(listed[4]["type"], "sink");
+    assert!(listed[3]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
 }
 
 #[test]
@@ -61,7 +66,8 @@ fn each_library_gets_its_own_module_and_late_files_are_found_by_a_rescan() {
     assert_eq!(faulty.version(), "0.0.1");
     let unknown = registry.resolve("NoSuchConnector").unwrap_err();
     assert!(
-        unknown.to_string().contains("available connectors are: com.connectrs.test.FaultySourceConnector"),
+        unknown.to_string().contains("available connectors are: org.apache.kafka.connect.mirror.MirrorSourceConnector")
+            && unknown.to_string().contains("com.connectrs.test.FaultySourceConnector"),
         "{unknown}"
     );
 }

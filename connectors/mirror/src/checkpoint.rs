@@ -61,6 +61,11 @@ impl Connector for MirrorCheckpointConnector {
         } else {
             None
         };
+        if !parsed.boolean("enabled")? {
+            // A flow that is switched off (Java's dedicated mode writes such configs): no work, no tasks.
+            self.groups.update(Vec::new());
+            return Ok(());
+        }
         let (stop, stop_rx) = mpsc::channel();
         let stopped = Arc::new(AtomicBool::new(false));
         let refresher = GroupRefresher {

@@ -43,6 +43,7 @@ fn replication_factor(name: &str, doc: &str) -> ConfigKey {
 /// The keys every MirrorMaker connector takes.
 fn common_def() -> ConfigDef {
     ConfigDef::new()
+        .define(flag("enabled", "true", "Whether to replicate source->target."))
         .define(
             key("source.cluster.alias", ConfigType::String, None, Importance::High, "Alias of source cluster")
                 .validator(Validator::NonEmptyString),

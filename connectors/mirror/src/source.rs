@@ -86,6 +86,11 @@ impl Connector for MirrorSourceConnector {
         self.config = config.clone();
         self.known.reset();
         self.first_wait = mirror.admin_timeout.min(FIRST_LOOK_WAIT);
+        if !parsed.boolean("enabled")? {
+            // A flow that is switched off (Java's dedicated mode writes such configs): no work, no tasks.
+            self.known.update(Vec::new());
+            return Ok(());
+        }
         let (stop, stop_rx) = mpsc::channel();
         let stopped = Arc::new(AtomicBool::new(false));
         let refresher = TopicRefresher {
