@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod cluster;
+pub mod mirror;
 pub mod process;
 pub mod tools;
 
