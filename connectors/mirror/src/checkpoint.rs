@@ -433,7 +433,8 @@ impl Running {
         };
         let groups: Vec<String> = self.last.keys().cloned().collect();
         for group in groups {
-            let activity = match lister.list(Some(&group)) {
+            let listed = lister.list(Some(&group));
+            let activity = match &listed {
                 Ok(listed) if listed.is_empty() => Activity::Idle,
                 Ok(listed) => {
                     if listed.iter().all(|g| g.state.as_deref().is_some_and(|s| matches!(s, "Empty" | "Dead" | ""))) {
@@ -450,7 +451,9 @@ impl Running {
                 }
             };
             if activity == Activity::Active {
-                tracing::debug!("MirrorCheckpointTask: group {group} is active on the target; offsets not synced");
+                tracing::debug!(
+                    "MirrorCheckpointTask: group {group} is active on the target ({listed:?}); offsets not synced"
+                );
                 continue;
             }
             if let Err(e) = self.sync_group(&group, activity) {
