@@ -371,6 +371,46 @@ fn heartbeats_arrive_on_the_target_and_decode() {
 }
 
 #[test]
+fn heartbeats_of_upstream_flows_are_replicated_so_chains_show_up() {
+    // A -> B -> C: B's heartbeats (of flow A->B) reach C as B.heartbeats, next to C's own (of flow B->C).
+    let (a, b, c) = (Broker::start(), Broker::start(), Broker::start());
+    let dir_b = test_dir();
+    let dir_c = test_dir();
+    let on_b = mirror_workers(dir_b.path(), &b, "mm2-b", 1, &[]);
+    let on_c = mirror_workers(dir_c.path(), &c, "mm2-c", 1, &[]);
+    let config = mirror_config(HEARTBEAT, (A, &a), (B, &b), &[]);
+    on_b[0].rest.create_connector("heartbeat-a-b", config);
+    let config = mirror_config(HEARTBEAT, (B, &b), ("C", &c), &[]);
+    on_c[0].rest.create_connector("heartbeat-b-c", config);
+    // No topic matches `topics`: heartbeats topics are replicated all the same, as in Java.
+    let config = mirror_config(
+        SOURCE,
+        (B, &b),
+        ("C", &c),
+        &[("topics", "nothing-matches"), ("refresh.topics.interval.seconds", "2")],
+    );
+    on_c[0].rest.create_connector("source-b-c", config);
+
+    let chained = wait_for("B.heartbeats on C", SETTLE, || {
+        if !connect_tests::mirror::topics(&c).contains("B.heartbeats") {
+            return None;
+        }
+        let heartbeats = read_decoded(&c, "B.heartbeats", Heartbeat::decode);
+        (!heartbeats.is_empty()).then_some(heartbeats)
+    });
+    for (_, heartbeat) in &chained {
+        assert_eq!((heartbeat.source_cluster_alias.as_str(), heartbeat.target_cluster_alias.as_str()), (A, B));
+    }
+    let own = read_decoded(&c, "heartbeats", Heartbeat::decode);
+    assert!(!own.is_empty(), "C's own heartbeats");
+    for (_, heartbeat) in &own {
+        assert_eq!((heartbeat.source_cluster_alias.as_str(), heartbeat.target_cluster_alias.as_str()), (B, "C"));
+    }
+    let topics_on_c = connect_tests::mirror::topics(&c);
+    assert!(!topics_on_c.iter().any(|t| t.starts_with("B.mm2-b")), "only heartbeats were replicated: {topics_on_c:?}");
+}
+
+#[test]
 fn nothing_is_missing_on_the_target_after_a_worker_is_killed_mid_replication() {
     const RECORDS: u64 = 40_000;
     let (a, b) = (Broker::start(), Broker::start());
