@@ -343,6 +343,55 @@ fn checkpoints_translate_group_offsets_and_the_group_resumes_on_the_target() {
 }
 
 #[test]
+fn a_restarted_checkpoint_task_does_not_write_its_checkpoints_again() {
+    let (a, b) = (Broker::start(), Broker::start());
+    a.create_topic("orders", 1);
+    produce(&a, "orders", 1, 0, 100);
+    let group_a: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", a.bootstrap())
+        .set("group.id", "g2")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut offsets = TopicPartitionList::new();
+    offsets.add_partition_offset("orders", 0, Offset::Offset(100)).unwrap();
+    group_a.commit(&offsets, CommitMode::Sync).expect("commit g2 on A");
+
+    let dir = test_dir();
+    let workers = mirror_workers(dir.path(), &b, "mm2-b", 1, &[]);
+    let rest = &workers[0].rest;
+    rest.create_connector("mirror-source", mirror_config(SOURCE, (A, &a), (B, &b), &[("topics", "orders")]));
+    let checkpoint = mirror_config(
+        CHECKPOINT,
+        (A, &a),
+        (B, &b),
+        &[("topics", "orders"), ("groups", "g2"), ("emit.checkpoints.interval.seconds", "1")],
+    );
+    rest.create_connector("mirror-checkpoint", checkpoint);
+    wait_running(rest, "mirror-checkpoint", 1);
+    wait_count(&b, "A.orders", 100, SETTLE);
+    let checkpoints_topic = "A.checkpoints.internal";
+    let written = wait_for("g2's checkpoint", SETTLE, || {
+        if !connect_tests::mirror::topics(&b).contains(checkpoints_topic) {
+            return None;
+        }
+        let checkpoints = read_decoded(&b, checkpoints_topic, Checkpoint::decode);
+        (!checkpoints.is_empty()).then_some(checkpoints)
+    });
+    assert_eq!(written.len(), 1, "one checkpoint while g2 stands still: {written:?}");
+    assert_eq!(written[0].1.upstream_offset, 100);
+
+    let (code, body) = rest.post("/connectors/mirror-checkpoint/restart?includeTasks=true", &json!({}));
+    assert!(code == 202 || code == 204, "restart: {code} {body}");
+    // The restarted task reads its earlier checkpoint back: several intervals later, still only one.
+    std::thread::sleep(Duration::from_secs(2));
+    wait_running(rest, "mirror-checkpoint", 1);
+    std::thread::sleep(Duration::from_secs(4));
+    let after = read_decoded(&b, checkpoints_topic, Checkpoint::decode);
+    assert_eq!(after.len(), 1, "the restarted task wrote its checkpoint again: {after:?}");
+}
+
+#[test]
 fn heartbeats_arrive_on_the_target_and_decode() {
     let (a, b) = (Broker::start(), Broker::start());
     let dir = test_dir();

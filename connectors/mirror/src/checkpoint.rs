@@ -247,6 +247,7 @@ impl SourceTask for MirrorCheckpointTask {
         };
         let groups = config::task_groups(config);
         tracing::info!("MirrorCheckpointTask: checkpointing groups {groups:?} of {}", mirror.source_alias);
+        let last = earlier_checkpoints(config, &mirror, &checkpoints_topic, &groups);
         let now = Instant::now();
         self.running = Some(Running {
             filter: MirrorConfig::topic_filter(&parsed)?,
@@ -261,7 +262,7 @@ impl SourceTask for MirrorCheckpointTask {
             next_checkpoint: now,
             group_sync_interval,
             next_group_sync: now + group_sync_interval.unwrap_or_default(),
-            last: HashMap::new(),
+            last,
             synced: HashMap::new(),
             mirror,
         });
@@ -517,6 +518,57 @@ enum Activity {
     Active,
     /// The cluster lists the group without its state (tansu 0.6.0 says "unknown").
     Unknown,
+}
+
+/// The checkpoints already written for `groups` (the last per group and partition), so that a restarted task
+/// never writes an older one (Java 3.8's `CheckpointStore`). Read from the checkpoints topic up to its end at
+/// start; when that fails the task starts without them, as Java does.
+fn earlier_checkpoints(
+    config: &Config,
+    mirror: &MirrorConfig,
+    topic: &str,
+    groups: &[String],
+) -> HashMap<String, HashMap<(String, i32), Checkpoint>> {
+    let mut last: HashMap<String, HashMap<(String, i32), Checkpoint>> = HashMap::new();
+    let group = format!("mm2-checkpoint-{}-{}", mirror.source_alias, mirror.target_alias);
+    let mut read = || -> Result<()> {
+        let consumer: BaseConsumer = clients::consumer_config(config, Cluster::Target, &group)?
+            .create()
+            .map_err(|e| clients::creation_error(Cluster::Target, Role::Consumer, e))?;
+        let (_, end) = consumer
+            .fetch_watermarks(topic, 0, mirror.admin_timeout)
+            .map_err(|e| ConnectError::retriable(format!("cannot read the end of {topic}: {e}")))?;
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, 0, Offset::Beginning)
+            .and_then(|_| consumer.assign(&assignment))
+            .map_err(|e| ConnectError::new(format!("cannot read {topic}: {e}")))?;
+        let deadline = Instant::now() + mirror.admin_timeout;
+        let mut position = 0;
+        while position < end {
+            if Instant::now() >= deadline {
+                return Err(ConnectError::retriable(format!("{topic} not read to its end in time")));
+            }
+            let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+            let message = message.map_err(|e| ConnectError::retriable(e.to_string()))?;
+            position = message.offset() + 1;
+            let (key, value) = (message.key().unwrap_or_default(), message.payload().unwrap_or_default());
+            match Checkpoint::decode(key, value) {
+                Ok(checkpoint) if groups.contains(&checkpoint.group) => {
+                    let partition = (checkpoint.topic.clone(), checkpoint.partition);
+                    last.entry(checkpoint.group.clone()).or_default().insert(partition, checkpoint);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("MirrorCheckpointTask: skipping a record of {topic}: {e}"),
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = read() {
+        tracing::warn!("MirrorCheckpointTask: earlier checkpoints not read, starting without them: {e}");
+        last.clear();
+    }
+    last
 }
 
 fn checkpoint_record(topic: &str, checkpoint: &Checkpoint, timestamp: i64) -> SourceRecord {
