@@ -24,6 +24,9 @@ use crate::offset_sync_store::OffsetSyncStore;
 use crate::source::FIRST_LOOK_WAIT;
 use crate::wire::{Checkpoint, OffsetSync};
 
+/// The most offset syncs one `poll` applies.
+const MAX_SYNCS_PER_POLL: usize = 50_000;
+
 /// Kafka's `org.apache.kafka.connect.mirror.MirrorCheckpointConnector`.
 #[derive(Default)]
 pub struct MirrorCheckpointConnector {
@@ -189,6 +192,8 @@ struct Running {
     next_group_sync: Instant,
     /// The last checkpoint emitted per group and downstream topic-partition.
     last: HashMap<String, HashMap<(String, i32), Checkpoint>>,
+    /// Lists the target's groups; present when group offsets are synced.
+    target_groups: Option<GroupLister>,
     /// The offsets this task committed to the target's groups.
     synced: HashMap<String, HashMap<(String, i32), i64>>,
 }
@@ -248,6 +253,10 @@ impl SourceTask for MirrorCheckpointTask {
         let groups = config::task_groups(config);
         tracing::info!("MirrorCheckpointTask: checkpointing groups {groups:?} of {}", mirror.source_alias);
         let last = earlier_checkpoints(config, &mirror, &checkpoints_topic, &groups);
+        let target_groups = match group_sync_interval {
+            Some(_) => Some(GroupLister::new(config, Cluster::Target, timeout)?),
+            None => None,
+        };
         let now = Instant::now();
         self.running = Some(Running {
             filter: MirrorConfig::topic_filter(&parsed)?,
@@ -263,6 +272,7 @@ impl SourceTask for MirrorCheckpointTask {
             group_sync_interval,
             next_group_sync: now + group_sync_interval.unwrap_or_default(),
             last,
+            target_groups,
             synced: HashMap::new(),
             mirror,
         });
@@ -306,7 +316,8 @@ impl Running {
     /// Applies the offset syncs that arrived, waiting at most `wait` for the first.
     fn read_syncs(&mut self, wait: Duration) {
         let mut timeout = wait;
-        loop {
+        // Bounded, so that a busy offset-syncs topic cannot hold off the checkpoints.
+        for _ in 0..MAX_SYNCS_PER_POLL {
             match self.syncs.poll(timeout) {
                 None => break,
                 Some(Err(e)) => {
@@ -428,10 +439,8 @@ impl Running {
 
     /// Commits the checkpointed offsets to the target's groups that have no active members, never rewinding them.
     fn sync_group_offsets(&mut self) {
-        let lister = match GroupLister::new(&self.mirror.originals, Cluster::Target, self.mirror.admin_timeout) {
-            Ok(lister) => lister,
-            Err(e) => return tracing::warn!("MirrorCheckpointTask: group offsets not synced: {e}"),
-        };
+        // Taken out for the loop, which needs `self` mutably; put back after it.
+        let Some(lister) = self.target_groups.take() else { return };
         let groups: Vec<String> = self.last.keys().cloned().collect();
         for group in groups {
             let listed = lister.list(Some(&group));
@@ -461,6 +470,7 @@ impl Running {
                 tracing::warn!("MirrorCheckpointTask: offsets of group {group} not synced: {e}");
             }
         }
+        self.target_groups = Some(lister);
     }
 
     /// Commits the translated offsets of `group` that are ahead of its offsets on the target. When the target did

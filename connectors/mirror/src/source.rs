@@ -343,11 +343,21 @@ struct PartitionState {
     previous_upstream: i64,
     previous_downstream: i64,
     last_sync_downstream: i64,
+    /// (upstream, downstream) to send at once.
+    pending: Option<(i64, i64)>,
+    /// (upstream, downstream) to send at the next offset commit.
+    delayed: Option<(i64, i64)>,
 }
 
 impl PartitionState {
     fn new() -> Self {
-        PartitionState { previous_upstream: -1, previous_downstream: -1, last_sync_downstream: -1 }
+        PartitionState {
+            previous_upstream: -1,
+            previous_downstream: -1,
+            last_sync_downstream: -1,
+            pending: None,
+            delayed: None,
+        }
     }
 
     /// Records a replicated offset pair; true when it must be synced right away.
@@ -375,11 +385,12 @@ struct OffsetSyncWriter {
     topic: String,
     max_lag: i64,
     states: HashMap<String, HashMap<i32, PartitionState>>,
-    pending: BTreeMap<(String, i32), OffsetSync>,
-    delayed: BTreeMap<(String, i32), OffsetSync>,
+    /// Whether some partition has a sync to send now; spares `fire_pending` a walk over every partition.
+    any_pending: bool,
 }
 
 impl OffsetSyncWriter {
+    /// Called for every acknowledged record: allocates only for a partition seen for the first time.
     fn record(&mut self, topic: &str, partition: i32, upstream: i64, downstream: i64) {
         let state = match self.states.get_mut(topic) {
             Some(partitions) => partitions.entry(partition).or_insert_with(PartitionState::new),
@@ -387,35 +398,45 @@ impl OffsetSyncWriter {
                 self.states.entry(topic.to_string()).or_default().entry(partition).or_insert_with(PartitionState::new)
             }
         };
-        let immediate = state.update(upstream, downstream, self.max_lag);
-        let sync = OffsetSync {
-            topic: topic.to_string(),
-            partition,
-            upstream_offset: upstream,
-            downstream_offset: downstream,
-        };
-        let key = (topic.to_string(), partition);
-        if immediate {
-            self.delayed.remove(&key);
-            self.pending.insert(key, sync);
+        if state.update(upstream, downstream, self.max_lag) {
+            state.delayed = None;
+            state.pending = Some((upstream, downstream));
+            self.any_pending = true;
         } else {
-            self.delayed.insert(key, sync);
+            state.delayed = Some((upstream, downstream));
         }
     }
 
     fn promote_delayed(&mut self) {
-        let delayed = std::mem::take(&mut self.delayed);
-        self.pending.extend(delayed);
+        for state in self.states.values_mut().flat_map(HashMap::values_mut) {
+            if let Some(delayed) = state.delayed.take() {
+                state.pending = Some(delayed);
+                self.any_pending = true;
+            }
+        }
     }
 
     fn fire_pending(&mut self) {
-        while let Some((key, sync)) = self.pending.pop_first() {
-            let (k, v) = (sync.key(), sync.value());
-            let record = BaseRecord::to(&self.topic).partition(0).key(&k).payload(&v);
-            if let Err((e, _)) = self.producer.send(record) {
-                tracing::debug!("MirrorSourceTask: offset sync queued for later: {e}");
-                self.pending.insert(key, sync);
-                break;
+        if self.any_pending {
+            self.any_pending = false;
+            'send: for (topic, partitions) in &mut self.states {
+                for (partition, state) in partitions.iter_mut() {
+                    let Some((upstream, downstream)) = state.pending else { continue };
+                    let sync = OffsetSync {
+                        topic: topic.clone(),
+                        partition: *partition,
+                        upstream_offset: upstream,
+                        downstream_offset: downstream,
+                    };
+                    let (k, v) = (sync.key(), sync.value());
+                    let record = BaseRecord::to(&self.topic).partition(0).key(&k).payload(&v);
+                    if let Err((e, _)) = self.producer.send(record) {
+                        tracing::debug!("MirrorSourceTask: offset sync queued for later: {e}");
+                        self.any_pending = true;
+                        break 'send;
+                    }
+                    state.pending = None;
+                }
             }
         }
         self.producer.poll(Duration::ZERO);
@@ -498,8 +519,7 @@ impl SourceTask for MirrorSourceTask {
                 topic: mirror.offset_syncs_topic.clone(),
                 max_lag: parsed.long("offset.lag.max")?,
                 states: HashMap::new(),
-                pending: BTreeMap::new(),
-                delayed: BTreeMap::new(),
+                any_pending: false,
             })
         } else {
             None
