@@ -4,6 +4,7 @@
 //! Tests read like a user's session: start a broker, write a worker and connector config, start `connect`,
 //! look at topics, files and logs.
 
+pub mod bridge;
 pub mod broker;
 pub mod cluster;
 pub mod mirror;
