@@ -17,7 +17,7 @@ use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 
 use crate::broker::free_port;
-use crate::{plugin_dir, worker_properties, write_properties, Broker, ConnectProcess};
+use crate::{plugin_dir, worker_properties, write_properties, Broker, ConnectProcess, Rest};
 
 /// The JSON embedded format.
 pub const JSON: &str = "application/vnd.kafka.json.v2+json";
@@ -359,12 +359,15 @@ pub fn connector_config(broker: &Broker, port: u16, extra: &[(&str, &str)]) -> V
     pairs
 }
 
-/// A Bridge: a standalone `connect` worker running the connector `bridge`; killed on drop.
+/// A Bridge: a standalone `connect` worker running the connector `bridge` (or `connect bridge`, the dedicated
+/// mode); killed on drop.
 pub struct Bridge {
     /// The worker process.
     pub process: ConnectProcess,
     /// A client of its API.
     pub client: BridgeClient,
+    /// The worker's Kafka Connect REST API (`None` in the dedicated mode, which has none).
+    pub rest: Option<Rest>,
 }
 
 impl Bridge {
@@ -374,7 +377,9 @@ impl Bridge {
         let dir = dir.join(name);
         std::fs::create_dir_all(&dir).expect("bridge dir");
         let plugins = plugin_dir(&dir, &[]);
-        let worker = worker_properties(&dir, broker, &plugins, &[]);
+        let rest_port = free_port();
+        let listeners = format!("http://127.0.0.1:{rest_port}");
+        let worker = worker_properties(&dir, broker, &plugins, &[("listeners", &listeners)]);
         let port = free_port();
         let mut config = connector_config(broker, port, extra);
         config.insert(0, ("name".into(), "bridge".into()));
@@ -382,9 +387,36 @@ impl Bridge {
         let connector = dir.join("bridge.properties");
         write_properties(&connector, &pairs);
         let process = ConnectProcess::standalone(&worker, &[&connector], &dir.join("connect.log"));
-        let bridge = Bridge { process, client: BridgeClient::new(port) };
+        let bridge = Bridge { process, client: BridgeClient::new(port), rest: Some(Rest::new(rest_port)) };
         bridge.wait_healthy(&bridge.client, STARTUP);
         bridge
+    }
+
+    /// Starts `connect bridge bridge.properties` in `dir` with Strimzi's `application.properties` keys: the
+    /// Bridge on a free port of 127.0.0.1, the management port on another, then `extra`; waits for `/healthy`.
+    pub fn start_dedicated(dir: &Path, broker: &Broker, extra: &[(&str, &str)]) -> Bridge {
+        let port = free_port();
+        let (port_text, management) = (port.to_string(), free_port().to_string());
+        let bootstrap = broker.bootstrap();
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("kafka.bootstrap.servers", &bootstrap),
+            ("http.host", "127.0.0.1"),
+            ("http.port", &port_text),
+            ("http.management.port", &management),
+        ];
+        pairs.extend_from_slice(extra);
+        let config = dir.join("application.properties");
+        write_properties(&config, &pairs);
+        let process =
+            ConnectProcess::start(&["bridge", &config.display().to_string()], &dir.join("connect-bridge.log"));
+        let bridge = Bridge { process, client: BridgeClient::new(port), rest: None };
+        bridge.wait_healthy(&bridge.client, STARTUP);
+        bridge
+    }
+
+    /// The worker's REST API.
+    pub fn rest(&self) -> &Rest {
+        self.rest.as_ref().expect("a standalone worker (the dedicated mode has no Kafka Connect REST API)")
     }
 
     /// Waits until `GET /healthy` on `client` answers 200; panics with the worker's log after `timeout`.

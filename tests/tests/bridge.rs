@@ -179,7 +179,8 @@ fn text_records_and_records_sent_to_a_partition() {
     assert_eq!(raw[&(2, 1)].headers, vec![header("lang", b"fr")]);
     assert_eq!(raw[&(0, 0)].value.as_deref(), Some(&b"{\"n\":1}"[..]));
 
-    let consumer = client.consumer("text-readers", json!({"name": "t", "format": "text"}));
+    let consumer =
+        client.consumer("text-readers", json!({"name": "t", "format": "text", "auto.offset.reset": "earliest"}));
     assert_eq!(consumer.accept, TEXT);
     consumer.assign(&[("texts", 2)]);
     let got = consumer.poll_records(2, POLL);
@@ -481,7 +482,8 @@ fn subscribe_poll_commit_and_unsubscribe() {
 
     // §1 unsubscribe: 204, nothing subscribed or assigned, poll is 500 again.
     client.delete(&consumer.path("/subscription")).no_content();
-    assert_eq!(consumer.subscription(), json!({"topics": [], "partitions": []}));
+    // Checked last, so that a failure here does not hide the rest.
+    let after_unsubscribe = consumer.subscription();
     consumer.poll("").error_is(500, "Consumer is not subscribed to any topics or assigned any partitions");
 
     // A pattern: only matching topics, from the committed offsets.
@@ -494,12 +496,18 @@ fn subscribe_poll_commit_and_unsubscribe() {
 
     consumer.delete().no_content();
     consumer.delete().error_is(404, NO_CONSUMER);
+    assert_eq!(
+        after_unsubscribe,
+        json!({"topics": [], "partitions": []}),
+        "GET subscription right after DELETE subscription"
+    );
 }
 
 #[test]
 fn assign_seek_and_poll_errors() {
     let broker = Broker::start();
     broker.create_topic("gamma", 2);
+    broker.create_topic("delta", 1);
     let dir = test_dir();
     let bridge = Bridge::start(dir.path(), "bridge", &broker, &[]);
     let client = &bridge.client;
@@ -544,8 +552,10 @@ fn assign_seek_and_poll_errors() {
     // §1 unsubscribe clears the assignment too: subscribing is allowed afterwards.
     client.delete(&consumer.path("/subscription")).no_content();
     assert_eq!(consumer.subscription(), json!({"topics": [], "partitions": []}));
+    // Each subscribe replaces the subscription (Kafka `subscribe`).
     consumer.subscribe(&["gamma"]);
-    client.delete(&consumer.path("/subscription")).no_content();
+    consumer.subscribe(&["delta"]);
+    assert_eq!(consumer.subscription()["topics"], json!(["delta"]));
 
     // §1 poll, json format: a record that is not JSON is 406 "Failed to decode...".
     let json_consumer =
@@ -694,6 +704,135 @@ fn an_idle_consumer_is_deleted_and_leaves_its_group() {
     assert_eq!(got, vec![(0, 0), (1, 0)]);
     // The name is free again.
     client.consumer("idlers", settings("idle"));
+}
+
+#[test]
+fn strimzi_settings_name_consumers_configure_them_and_time_them_out() {
+    let broker = Broker::start();
+    broker.create_topic("settings", 1);
+    let dir = test_dir();
+    // §6: bridge.id prefixes generated names, kafka.consumer.* configures every consumer, http.timeoutSeconds is
+    // Strimzi's idle timeout in seconds.
+    let settings =
+        [("bridge.id", "my-bridge"), ("kafka.consumer.auto.offset.reset", "earliest"), ("http.timeoutSeconds", "1")];
+    let bridge = Bridge::start(dir.path(), "bridge", &broker, &settings);
+    let client = &bridge.client;
+    client.produce_at("settings", JSON, json!([{"value": 1}, {"value": 2}]), &[(0, 0), (0, 1)]);
+
+    let consumer = client.consumer("defaults", json!({"format": "json"}));
+    let uuid =
+        consumer.name.strip_prefix("my-bridge-").unwrap_or_else(|| panic!("{} lacks the bridge.id", consumer.name));
+    assert_eq!(uuid.len(), 36, "{}", consumer.name);
+    consumer.subscribe(&["settings"]);
+    // Read from the beginning: auto.offset.reset=earliest came from kafka.consumer.*, not from the request.
+    assert_eq!(positions(&consumer.poll_records(2, POLL)), vec![(0, 0), (0, 1)]);
+    // §1: enable.auto.commit defaults to Kafka's `true`: closing the consumer commits what it polled.
+    consumer.delete().no_content();
+    assert_eq!(committed(&broker, "defaults", "settings", 1), vec![2]);
+
+    let idle = client.consumer("defaults", json!({"name": "idle"}));
+    std::thread::sleep(Duration::from_millis(1000 + 500 + 1500));
+    client.get(&idle.path("/subscription")).error_is(404, NO_CONSUMER);
+}
+
+#[test]
+fn the_worker_restarts_deletes_and_validates_the_bridge_connector() {
+    let broker = Broker::start();
+    broker.create_topic("managed", 1);
+    let dir = test_dir();
+    let bridge = Bridge::start(dir.path(), "bridge", &broker, &[("tasks.max", "3")]);
+    let (client, rest) = (&bridge.client, bridge.rest());
+    let status =
+        wait_for("the bridge running", Duration::from_secs(30), || rest.status("bridge").filter(|s| all_running(s, 1)));
+    assert_eq!(task_workers(&status).len(), 1, "README: one task whatever tasks.max says: {status}");
+    client.produce_at("managed", JSON, json!([{"value": 0}]), &[(0, 0)]);
+    let consumer = client.consumer("managed-group", json!({"name": "c"}));
+
+    // A restarted task serves the API again, without the consumers of the old one (README).
+    assert_eq!(rest.post("/connectors/bridge/tasks/0/restart", &Value::Null).0, 204);
+    wait_for("the restarted task's consumer registry", Duration::from_secs(30), || {
+        let answer = client.try_request("GET", &consumer.path("/subscription"), &[], None).ok()?;
+        (answer.status == 404).then_some(answer)
+    })
+    .error_is(404, NO_CONSUMER);
+    wait_healthy(client, Duration::from_secs(30), || bridge.process.output());
+    client.produce_at("managed", JSON, json!([{"value": 1}]), &[(0, 1)]);
+
+    // Deleted, the connector stops serving; created again over REST, it serves on the same port.
+    assert_eq!(rest.delete("/connectors/bridge").0, 204);
+    wait_for("the port closed", Duration::from_secs(30), || client.try_request("GET", "/healthy", &[], None).err());
+    let mut config = serde_json::Map::new();
+    for (key, value) in connector_config(&broker, client.port(), &[]) {
+        config.insert(key, Value::String(value));
+    }
+    let (code, created) = rest.post("/connectors", &json!({"name": "bridge2", "config": config}));
+    assert_eq!(code, 201, "{created}");
+    wait_healthy(client, Duration::from_secs(30), || bridge.process.output());
+    client.produce_at("managed", JSON, json!([{"value": 2}]), &[(0, 2)]);
+
+    // README: validation refuses converters other than ByteArrayConverter and kafka.producer.* settings.
+    let mut bad = Value::Object(config.clone());
+    bad["name"] = json!("bad");
+    for key in ["key.converter", "value.converter", "header.converter"] {
+        bad[key] = json!("org.apache.kafka.connect.json.JsonConverter");
+    }
+    bad["kafka.producer.acks"] = json!("1");
+    let (code, report) = rest.put(&format!("/connector-plugins/{CLASS}/config/validate"), &bad);
+    assert_eq!(code, 200, "{report}");
+    let errors: BTreeMap<String, Vec<String>> = report["configs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let errors: Vec<String> =
+                c["value"]["errors"].as_array()?.iter().filter_map(|e| e.as_str().map(String::from)).collect();
+            (!errors.is_empty()).then(|| (c["value"]["name"].as_str().unwrap_or("").to_string(), errors))
+        })
+        .collect();
+    for key in ["key.converter", "value.converter", "header.converter", "kafka.producer.acks"] {
+        assert!(errors.contains_key(key), "{key} should be refused: {report}");
+    }
+    assert_eq!(report["error_count"], 4, "{report}");
+    let (code, answer) = rest.post("/connectors", &json!({"name": "bad", "config": bad}));
+    assert_eq!((code, &answer["error_code"]), (400, &json!(400)), "{answer}");
+}
+
+#[test]
+fn a_record_for_a_topic_that_does_not_exist_is_a_per_record_404() {
+    let broker = Broker::start();
+    broker.create_topic("exists", 1);
+    let dir = test_dir();
+    let bridge = Bridge::start(dir.path(), "bridge", &broker, &[]);
+    // §1: an unknown topic (tansu does not create topics on first use) is 200 with a per-record 404.
+    let answer = bridge.client.produce("missing", JSON, json!([{"value": 1}]));
+    let offsets = answer.ok(KAFKA_JSON)["offsets"].clone();
+    assert_eq!(offsets.as_array().map(Vec::len), Some(1), "{answer:?}");
+    assert_eq!(offsets[0]["error_code"], 404, "{answer:?}");
+    assert!(offsets[0]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer:?}");
+    bridge.client.produce_at("exists", JSON, json!([{"value": 1}]), &[(0, 0)]);
+}
+
+#[test]
+fn the_dedicated_mode_serves_the_bridge_from_strimzi_properties() {
+    let broker = Broker::start();
+    broker.create_topic("dedicated", 2);
+    let dir = test_dir();
+    // Strimzi's sample application.properties keys (§6).
+    let settings =
+        [("bridge.id", "dedicated"), ("kafka.producer.acks", "1"), ("kafka.consumer.auto.offset.reset", "earliest")];
+    let mut bridge = Bridge::start_dedicated(dir.path(), &broker, &settings);
+    let client = &bridge.client;
+    let records = json!([{"key": "a", "value": "x", "partition": 0}, {"key": "b", "value": "y", "partition": 1}]);
+    client.produce_at("dedicated", TEXT, records, &[(0, 0), (1, 0)]);
+    let consumer = client.consumer("dedicated-group", json!({"format": "text"}));
+    assert!(consumer.name.starts_with("dedicated-"), "{}", consumer.name);
+    consumer.subscribe(&["dedicated"]);
+    let got = by_position(consumer.poll_records(2, POLL));
+    assert_eq!(at(&got, "dedicated", 0, 0)["value"], "x");
+    assert_eq!(at(&got, "dedicated", 1, 0)["value"], "y");
+    assert_eq!(client.get("/topics/dedicated").ok(KAFKA_JSON)["partitions"].as_array().map(Vec::len), Some(2));
+    let status = bridge.process.terminate(Duration::from_secs(30));
+    assert!(status.success(), "connect bridge exited with {status}:\n{}", bridge.process.output());
 }
 
 // ---- CORS, info, health --------------------------------------------------------------------------------------------
