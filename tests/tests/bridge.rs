@@ -105,12 +105,19 @@ fn json_records_land_where_the_answer_says_with_keys_headers_and_timestamps() {
     assert_eq!((&tombstone["key"], &tombstone["value"]), (&json!("gone"), &Value::Null), "{tombstone}");
     assert_eq!(first["topic"], "orders");
 
+    // 300 records in one request: one answer each, in request order, offsets contiguous.
+    let many: Vec<Value> = (0..300).map(|i| json!({"value": i, "partition": 1})).collect();
+    client.produce_at("orders", JSON, json!(many), &(2..302).map(|o| (1, o)).collect::<Vec<_>>());
+    let got = consumer.poll_records(300, POLL);
+    assert_eq!(positions(&got), (2..302).map(|o| (1, o)).collect::<Vec<_>>(), "one partition polls in order");
+    assert_eq!(got.iter().map(|r| r["value"].as_i64().unwrap()).collect::<Vec<_>>(), (0..300).collect::<Vec<_>>());
+
     // A record without a partition goes where the partitioner puts it, and the answer says where.
     let answer = client.produce("orders", JSON, json!([{"key": "any", "value": "x"}]));
     let offsets = answer.ok(KAFKA_JSON)["offsets"].clone();
     let partition = offsets[0]["partition"].as_i64().unwrap_or_else(|| panic!("{answer:?}"));
     assert!(partition == 0 || partition == 1, "{answer:?}");
-    assert_eq!(offsets[0]["offset"], if partition == 0 { 3 } else { 2 }, "{answer:?}");
+    assert_eq!(offsets[0]["offset"], if partition == 0 { 3 } else { 302 }, "{answer:?}");
     let next = consumer.poll_records(1, POLL);
     assert_eq!(positions(&next), vec![(partition, offsets[0]["offset"].as_i64().unwrap())]);
     assert_eq!((&next[0]["key"], &next[0]["value"]), (&json!("any"), &json!("x")));
@@ -308,6 +315,16 @@ fn topics_partitions_and_offsets_are_described() {
     }
     // A partition id that is not a number: 400 (schema) in the newest Bridge.
     client.get("/topics/alpha/partitions/first").error(400);
+
+    // README: POST /admin/topics {"topic_name", "partitions_count"?, "replication_factor"?} creates a topic (201).
+    let answer = client.post(
+        "/admin/topics",
+        KAFKA_JSON,
+        &json!({"topic_name": "created", "partitions_count": 4, "replication_factor": 1}),
+    );
+    assert_eq!(answer.status, 201, "{answer:?}");
+    assert_eq!(broker.partitions("created"), 4);
+    assert_eq!(client.get("/topics/created").ok(KAFKA_JSON)["partitions"].as_array().map(Vec::len), Some(4));
 }
 
 // ---- consumers ---------------------------------------------------------------------------------------------------
@@ -388,6 +405,21 @@ fn consumers_are_created_named_refused_and_deleted() {
     client.get("/consumers/g2/instances/c1/subscription").ok(KAFKA_JSON);
     // The name is free again.
     client.create_consumer("g1", &json!({"name": "c1"})).ok(KAFKA_JSON);
+
+    // §1 deleteConsumer: a poll in flight completes first (Strimzi's concurrentPollAndDeleteConsumer).
+    broker.create_topic("quiet", 1);
+    let polling = client.consumer("g4", json!({"name": "p", "format": "json"}));
+    polling.subscribe(&["quiet"]);
+    let path = polling.path("/records?timeout=3000");
+    let poller = {
+        let client = client.clone();
+        std::thread::spawn(move || client.request("GET", &path, &[("Accept", JSON)], None))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    polling.delete().no_content();
+    let answer = poller.join().expect("the poll");
+    assert_eq!(answer.ok(JSON), &json!([]), "{answer:?}");
+    polling.delete().error_is(404, NO_CONSUMER);
 }
 
 #[test]
@@ -651,6 +683,14 @@ fn a_new_consumer_of_the_group_resumes_after_the_committed_offset() {
     let got = second.poll_records(5, POLL);
     assert_eq!(positions(&got), (5..10).map(|o| (0, o)).collect::<Vec<_>>());
     assert_eq!(got[0]["value"], "r5");
+    // Seeks apply to a subscribed consumer too (§1 seek, seekToBeginning, seekToEnd).
+    second.post("/positions", &json!({"offsets": [{"topic": "resume", "partition": 0, "offset": 7}]})).no_content();
+    assert_eq!(positions(&second.poll_records(3, POLL)), (7..10).map(|o| (0, o)).collect::<Vec<_>>());
+    let resume0 = json!({"partitions": [{"topic": "resume", "partition": 0}]});
+    second.post("/positions/beginning", &resume0).no_content();
+    assert_eq!(positions(&second.poll_records(10, POLL)), (0..10).map(|o| (0, o)).collect::<Vec<_>>());
+    second.post("/positions/end", &resume0).no_content();
+    second.poll_nothing(Duration::from_secs(1));
     // No body: commit what the last poll returned.
     client.request("POST", &second.path("/offsets"), &[("Content-Type", KAFKA_JSON)], None).no_content();
     second.delete().no_content();
