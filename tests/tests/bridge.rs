@@ -375,6 +375,26 @@ fn consumers_are_created_named_refused_and_deleted() {
         [("Content-Type", KAFKA_JSON), ("X-Forwarded-Host", "gateway:9443"), ("X-Forwarded-Proto", "https")];
     let answer = client.request("POST", "/consumers/g1", &forwarded, Some(json!({"name": "fwd"}).to_string()));
     assert_eq!(answer.ok(KAFKA_JSON)["base_uri"], "https://gateway:9443/consumers/g1/instances/fwd", "{answer:?}");
+    // `Forwarded` (host and proto both needed) wins over X-Forwarded-*; a host without a port gets the scheme's;
+    // X-Forwarded-Path replaces the path.
+    let forwarded = [
+        ("Content-Type", KAFKA_JSON),
+        ("Forwarded", "for=192.0.2.60;host=api-gateway;proto=https"),
+        ("X-Forwarded-Host", "gateway:9443"),
+        ("X-Forwarded-Proto", "http"),
+    ];
+    let answer = client.request("POST", "/consumers/g1", &forwarded, Some(json!({"name": "fwd2"}).to_string()));
+    assert_eq!(answer.ok(KAFKA_JSON)["base_uri"], "https://api-gateway:443/consumers/g1/instances/fwd2", "{answer:?}");
+    let forwarded = [("Content-Type", KAFKA_JSON), ("X-Forwarded-Path", "/my-bridge/consumers/g1")];
+    let answer = client.request("POST", "/consumers/g1", &forwarded, Some(json!({"name": "fwd3"}).to_string()));
+    assert_eq!(
+        answer.ok(KAFKA_JSON)["base_uri"],
+        format!("{base}/my-bridge/consumers/g1/instances/fwd3"),
+        "{answer:?}"
+    );
+    let forwarded = [("Content-Type", KAFKA_JSON), ("X-Forwarded-Host", "gateway:9443"), ("X-Forwarded-Proto", "ftp")];
+    let answer = client.request("POST", "/consumers/g1", &forwarded, Some(json!({"name": "fwd4"}).to_string()));
+    answer.error_is(500, "ftp is not a valid schema/proto.");
 
     // §1: every operation on an unknown (group, name) is 404 with the same message; a name of another group too.
     for (group, name) in [("g1", "nobody"), ("g3", "c1")] {
@@ -598,6 +618,38 @@ fn assign_seek_and_poll_errors() {
         (answer.status != 200 || answer.body != json!([])).then_some(answer)
     });
     assert!(answer.error(406).starts_with("Failed to decode"), "{answer:?}");
+}
+
+#[test]
+fn poll_settings_stay_with_the_consumer() {
+    let broker = Broker::start();
+    broker.create_topic("sizes", 1);
+    let dir = test_dir();
+    let bridge = Bridge::start(dir.path(), "bridge", &broker, &[]);
+    let client = &bridge.client;
+    let consumer = client.consumer("sizes", json!({"name": "s", "format": "text", "auto.offset.reset": "earliest"}));
+    consumer.assign(&[("sizes", 0)]);
+    client.produce_at("sizes", TEXT, json!([{"value": "x".repeat(100)}]), &[(0, 0)]);
+    let over = "Response exceeds the maximum number of bytes the consumer can receive";
+    wait_for("a poll over max_bytes", POLL, || {
+        let answer = consumer.poll("timeout=200&max_bytes=150");
+        (answer.status != 200 || answer.body != json!([])).then_some(answer)
+    })
+    .error_is(422, over);
+    // §8.6: `timeout` and `max_bytes` are stored on the instance; a poll without them reuses the last values.
+    client.produce_at("sizes", TEXT, json!([{"value": "y".repeat(100)}]), &[(0, 1)]);
+    wait_for("a second poll over max_bytes", POLL, || {
+        let answer = consumer.poll("");
+        (answer.status != 200 || answer.body != json!([])).then_some(answer)
+    })
+    .error_is(422, over);
+    // A record whose answer fits in the stored 150 bytes passes.
+    client.produce_at("sizes", TEXT, json!([{"value": "z"}]), &[(0, 2)]);
+    let answer = wait_for("the small record", POLL, || {
+        let answer = consumer.poll("");
+        (answer.status != 200 || answer.body != json!([])).then_some(answer)
+    });
+    assert_eq!(positions(answer.ok(TEXT).as_array().expect("records")), vec![(0, 2)], "{answer:?}");
 }
 
 #[test]
@@ -949,6 +1001,8 @@ fn info_health_openapi_and_unknown_paths() {
             assert_eq!((answer.status, answer.text.as_str()), (200, ""), "{path}: {answer:?}");
         }
     }
+    // §1: the management server serves health only.
+    assert_eq!(management.get("/topics").status, 404);
 
     // §1 openapi: the bundled OpenAPI document; v2 is gone (410).
     for path in ["/openapi", "/openapi/v3"] {
