@@ -118,6 +118,15 @@ pub trait SourceTask: Send + 'static {
         Ok(())
     }
 
+    /// Called, in poll order among the acknowledgements, when Kafka refused a record for good (an unknown topic or
+    /// partition, a record too large, retries exhausted). By default the task fails with `error`, as in Kafka
+    /// Connect. Return `Ok` to skip the record and go on: nothing was written, and its source offset becomes
+    /// committable like an acknowledged record's (Kafka Connect does the same with `errors.tolerance=all`).
+    fn record_failed(&mut self, record: &SourceRecord, error: ConnectError) -> Result<()> {
+        let _ = record;
+        Err(error)
+    }
+
     /// Stops the task.
     fn stop(&mut self) -> Result<()>;
 }

@@ -71,6 +71,10 @@ impl<T: SourceTask> FfiSourceTask for SourceTaskAdapter<T> {
         .into()
     }
 
+    fn record_failed(&mut self, record: crate::record::SourceRecord, error: ConnectError) -> RResult<(), ConnectError> {
+        guard("recordFailed", || self.0.record_failed(&record, error)).into()
+    }
+
     fn stop(&mut self) -> RResult<(), ConnectError> {
         guard("stop", || self.0.stop()).into()
     }

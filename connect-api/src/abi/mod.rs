@@ -166,6 +166,8 @@ pub trait FfiSourceTask: Send {
     fn commit(&mut self) -> RResult<(), ConnectError>;
     /// Records were acknowledged, in poll order.
     fn commit_records(&mut self, records: RVec<AckedRecord>) -> RResult<(), ConnectError>;
+    /// Kafka refused a record; an error fails the task.
+    fn record_failed(&mut self, record: SourceRecord, error: ConnectError) -> RResult<(), ConnectError>;
     /// Stops the task.
     #[sabi(last_prefix_field)]
     fn stop(&mut self) -> RResult<(), ConnectError>;

@@ -5,17 +5,19 @@
 
 use connect_api::abi::{source_descriptor, PluginDescriptor};
 use connect_api::ConnectError;
+use connect_bridge::{HttpBridgeConnector, BRIDGE_CONNECTOR_CLASS};
 use connect_mirror::{
     MirrorCheckpointConnector, MirrorHeartbeatConnector, MirrorSourceConnector, CHECKPOINT_CONNECTOR_CLASS,
     HEARTBEAT_CONNECTOR_CLASS, SOURCE_CONNECTOR_CLASS,
 };
 
-/// The descriptors of all built-in connectors: MirrorMaker 2's three; the Bridge and the Kafka Exporter will be
-/// registered here.
+/// The descriptors of all built-in connectors: MirrorMaker 2's three and the HTTP Bridge; the Kafka Exporter will
+/// be registered here.
 pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
     vec![
         source_descriptor::<MirrorSourceConnector>(SOURCE_CONNECTOR_CLASS),
         source_descriptor::<MirrorCheckpointConnector>(CHECKPOINT_CONNECTOR_CLASS),
         source_descriptor::<MirrorHeartbeatConnector>(HEARTBEAT_CONNECTOR_CLASS),
+        source_descriptor::<HttpBridgeConnector>(BRIDGE_CONNECTOR_CLASS),
     ]
 }

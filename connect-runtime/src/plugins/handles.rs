@@ -76,6 +76,11 @@ impl SourceTaskHandle {
         self.0.commit_records(records).into_result()
     }
 
+    /// Reports a record Kafka refused; an error means the task fails.
+    pub fn record_failed(&mut self, record: SourceRecord, error: ConnectError) -> Result<(), ConnectError> {
+        self.0.record_failed(record, error).into_result()
+    }
+
     /// Stops the task.
     pub fn stop(&mut self) -> Result<(), ConnectError> {
         self.0.stop().into_result()

@@ -117,33 +117,47 @@ impl Ledger {
             self.record_ack(ack);
         }
         let mut retired = RVec::new();
-        let mut failure = None;
         while let Some(front) = self.submitted.front() {
             match &front.outcome {
                 None => break,
-                Some(Err(e)) => {
-                    failure = Some(ConnectError::new(format!(
-                        "Unrecoverable exception from producer send callback for topic {}: {e}",
-                        front.record.topic
-                    )));
-                    break;
+                Some(Ok(_)) => {
+                    let Some(InFlight { record, outcome: Some(Ok((partition, offset))) }) = self.submitted.pop_front()
+                    else {
+                        break;
+                    };
+                    self.base_seq += 1;
+                    let metadata = RecordMetadata { topic: record.topic.clone(), partition, offset };
+                    retired.push(AckedRecord { record, metadata: ROption::RSome(metadata) });
                 }
-                Some(Ok(_)) => {}
+                Some(Err(_)) => {
+                    // The acknowledged records before it go back first, so the task sees poll order.
+                    self.retire(task, std::mem::take(&mut retired))?;
+                    let Some(InFlight { record, outcome: Some(Err(e)) }) = self.submitted.pop_front() else {
+                        break;
+                    };
+                    self.base_seq += 1;
+                    let error = ConnectError::new(format!(
+                        "Unrecoverable exception from producer send callback for topic {}: {e}",
+                        record.topic
+                    ));
+                    // A task that accepts the failure skips the record; its offset is committable as if written.
+                    let skipped = AckedRecord { record: record.clone(), metadata: ROption::RNone };
+                    task.record_failed(record, error)?;
+                    self.note_offsets(std::slice::from_ref(&skipped));
+                }
             }
-            let Some(InFlight { record, outcome: Some(Ok((partition, offset))) }) = self.submitted.pop_front() else {
-                break;
-            };
-            self.base_seq += 1;
-            let metadata = RecordMetadata { topic: record.topic.clone(), partition, offset };
-            retired.push(AckedRecord { record, metadata: ROption::RSome(metadata) });
         }
-        if !retired.is_empty() {
-            self.metrics.record_write(retired.len());
-            self.metrics.set_active_records(self.submitted.len());
-            self.note_offsets(&retired);
-            task.commit_records(retired)?;
+        self.retire(task, retired)
+    }
+
+    fn retire(&mut self, task: &mut SourceTaskHandle, retired: RVec<AckedRecord>) -> Result<(), ConnectError> {
+        if retired.is_empty() {
+            return Ok(());
         }
-        failure.map_or(Ok(()), Err)
+        self.metrics.record_write(retired.len());
+        self.metrics.set_active_records(self.submitted.len());
+        self.note_offsets(&retired);
+        task.commit_records(retired)
     }
 
     /// Keeps the newest offset of each source partition among `retired` (in poll order).
@@ -351,7 +365,10 @@ impl WorkerSourceTask {
                     }
                 }
                 Err((err, _)) => {
-                    return Err(ConnectError::new(format!("cannot send a record to topic {topic}: {err}")));
+                    // Refused at once (an unknown partition, a record too large): it fails in its turn, after the
+                    // records sent before it, so the task hears of it in poll order.
+                    self.ledger.submitted.push_back(InFlight { record, outcome: Some(Err(err.to_string())) });
+                    return Ok(());
                 }
             }
         }
