@@ -127,3 +127,23 @@ fn a_taken_port_is_refused_naming_http_port() {
     let expected = format!("{}: http.port: cannot listen on 127.0.0.1:{port}", file.display());
     assert!(output.contains(&expected), "expected {expected:?} in:\n{output}");
 }
+
+#[test]
+fn an_invalid_connector_value_names_the_file_and_key() {
+    let dir = test_dir();
+    // The connector validates its own keys before anything connects: no broker needed.
+    let file = bridge_properties(
+        dir.path(),
+        &[
+            ("kafka.bootstrap.servers", &format!("127.0.0.1:{}", free_port())),
+            ("http.port", &free_port().to_string()),
+            ("http.cors.enabled", "maybe"),
+        ],
+    );
+    let mut process = bridge(dir.path(), &file);
+    let status = process.wait_exit(EXIT);
+    let output = process.output();
+    assert!(!status.success(), "exit {status}:\n{output}");
+    assert!(output.contains(&format!("error: {}: ", file.display())), "{output}");
+    assert!(output.contains("http.cors.enabled: "), "{output}");
+}

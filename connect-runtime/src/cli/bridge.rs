@@ -5,7 +5,7 @@
 //! The Bridge is the whole process here: when its connector or task fails (its port taken, say), the process
 //! stops and exits non-zero with the reason, rather than staying up without an API as a worker would.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -121,8 +121,9 @@ fn failure(board: &StatusBoard, connector: &str) -> Option<String> {
     })
 }
 
-/// Fails fast, naming `http.port` or `http.management.port`, when a port of the Bridge is taken: the task would
-/// only find out once started. (The port may still be taken in between; the task's failure then says so.)
+/// Fails fast, naming `http.host`, `http.port` or `http.management.port`, when the Bridge's host is unknown or a
+/// port of it taken: the task would only find out once started. (A port may still be taken in between; the task's
+/// failure then says so.)
 fn check_ports_free(config: &BridgeConfig) -> anyhow::Result<()> {
     let host = config.http_host();
     let api = config.http_port();
@@ -136,8 +137,13 @@ fn check_ports_free(config: &BridgeConfig) -> anyhow::Result<()> {
         }
         ports.push(("http.management.port", management));
     }
+    let addresses: Vec<SocketAddr> = (host, 0)
+        .to_socket_addrs()
+        .with_context(|| format!("{}: http.host: cannot resolve {host}", config.file.display()))?
+        .collect();
     for (key, port) in ports.into_iter().filter(|(_, port)| *port != 0) {
-        TcpListener::bind((host, port))
+        let at: Vec<SocketAddr> = addresses.iter().map(|a| SocketAddr::new(a.ip(), port)).collect();
+        TcpListener::bind(at.as_slice())
             .with_context(|| format!("{}: {key}: cannot listen on {host}:{port}", config.file.display()))?;
     }
     Ok(())
@@ -200,6 +206,10 @@ mod tests {
 
         let config = bridge(&[("http.host", "127.0.0.1"), ("http.port", &free()), ("http.management.port", &free())]);
         check_ports_free(&config).unwrap();
+
+        let config = bridge(&[("http.host", "no-such-host.invalid"), ("http.port", &free())]);
+        let err = format!("{:#}", check_ports_free(&config).unwrap_err());
+        assert!(err.starts_with("bridge.properties: http.host: cannot resolve no-such-host.invalid"), "{err}");
     }
 
     #[test]
