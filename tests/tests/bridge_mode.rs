@@ -18,7 +18,7 @@ fn bridge_properties(dir: &Path, pairs: &[(&str, &str)]) -> PathBuf {
     let path = dir.join("bridge.properties");
     let mut all: Vec<(&str, &str)> = vec![
         ("bridge.id", "test-bridge"),
-        ("kafka.producer.acks", "all"),
+        ("kafka.producer.acks", "1"),
         ("kafka.consumer.auto.offset.reset", "earliest"),
         ("kafka.default.api.timeout.ms", "10000"),
         ("http.host", "127.0.0.1"),
@@ -146,4 +146,28 @@ fn an_invalid_connector_value_names_the_file_and_key() {
     assert!(!status.success(), "exit {status}:\n{output}");
     assert!(output.contains(&format!("error: {}: ", file.display())), "{output}");
     assert!(output.contains("http.cors.enabled: "), "{output}");
+}
+
+#[test]
+fn a_failing_bridge_task_ends_the_process() {
+    let broker = Broker::start();
+    let dir = test_dir();
+    // Idempotence asked for with acks=1: librdkafka refuses to create the producer, so the Bridge's task fails
+    // once started (Kafka's producer would refuse it too).
+    let file = bridge_properties(
+        dir.path(),
+        &[
+            ("kafka.bootstrap.servers", &broker.bootstrap()),
+            ("http.port", &free_port().to_string()),
+            ("http.management.port", "-1"),
+            ("kafka.producer.enable.idempotence", "true"),
+        ],
+    );
+    let mut process = bridge(dir.path(), &file);
+    let status = process.wait_exit(START);
+    let output = process.output();
+    assert!(!status.success(), "exit {status}:\n{output}");
+    let expected = format!("error: {}: the HTTP Bridge failed: task test-bridge-0 is FAILED: ", file.display());
+    assert!(output.contains(&expected), "expected {expected:?} in:\n{output}");
+    assert!(output.contains("(kafka.*, kafka.producer.*)"), "{output}");
 }

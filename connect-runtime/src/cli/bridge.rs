@@ -115,8 +115,10 @@ fn failure(board: &StatusBoard, connector: &str) -> Option<String> {
         };
         (ours && status.state == State::Failed).then(|| {
             let trace = status.trace.unwrap_or_default();
-            let reason = trace.lines().next().unwrap_or("no reason given").to_string();
-            format!("{key} is FAILED: {reason}")
+            let reason = trace.lines().next().unwrap_or("no reason given");
+            // The worker's producer is the Bridge's: its settings come from this file's keys.
+            let hint = if reason.contains("the producer of task") { " (kafka.*, kafka.producer.*)" } else { "" };
+            format!("{key} is FAILED: {reason}{hint}")
         })
     })
 }
@@ -227,6 +229,12 @@ mod tests {
         assert_eq!(
             failure(&board, "http-bridge").as_deref(),
             Some("task http-bridge-0 is FAILED: http.port: address in use")
+        );
+        let trace = "cannot create the producer of task http-bridge-0: bad".to_string();
+        board.set(task("http-bridge"), State::Failed, Some(trace));
+        assert_eq!(
+            failure(&board, "http-bridge").as_deref(),
+            Some("task http-bridge-0 is FAILED: cannot create the producer of task http-bridge-0: bad (kafka.*, kafka.producer.*)")
         );
     }
 }

@@ -149,10 +149,34 @@ fn worker_props(file: &Path, props: &BTreeMap<String, String>) -> Result<BTreeMa
         .resolve(&worker)
         .map_err(|e| ConfigError::new(file, None, format!("resolving the Kafka client settings: {e}")))?;
     worker.extend(providers);
+    if let Some(conflict) = idempotence_conflict(&worker) {
+        tracing::info!("the Bridge's producer is not idempotent, since {conflict} (as Kafka's producer decides)");
+        worker.insert("producer.enable.idempotence".to_string(), "false".to_string());
+    }
     for key in ["key.converter", "value.converter", "header.converter"] {
         worker.insert(key.to_string(), BYTE_ARRAY_CONVERTER.to_string());
     }
     Ok(worker)
+}
+
+/// The producer setting that rules idempotence out, when `enable.idempotence` is not set: Kafka's producer (3.2+)
+/// then turns idempotence off by itself (Strimzi's sample file has `kafka.producer.acks=1`); librdkafka refuses
+/// the combination, and the runtime's producers ask for idempotence.
+fn idempotence_conflict(worker: &BTreeMap<String, String>) -> Option<String> {
+    if worker.contains_key("producer.enable.idempotence") {
+        return None;
+    }
+    let setting = |key: &str| worker.get(&format!("producer.{key}")).map(|v| v.trim());
+    let number = |key: &str| setting(key).and_then(|v| v.parse::<i64>().ok());
+    if let Some(acks) = setting("acks").filter(|a| !matches!(*a, "all" | "-1")) {
+        return Some(format!("acks is {acks}"));
+    }
+    if let Some(retries) = number("retries").filter(|r| *r == 0) {
+        return Some(format!("retries is {retries}"));
+    }
+    number("max.in.flight.requests.per.connection")
+        .filter(|n| *n > 5)
+        .map(|n| format!("max.in.flight.requests.per.connection is {n} (over 5)"))
 }
 
 /// Names a worker config error by the key of the Bridge file that set the value (`kafka.producer.linger.ms`
@@ -229,7 +253,7 @@ mod tests {
         let config = load(STRIMZI_SAMPLE).unwrap();
         let worker = &config.worker;
         assert_eq!(worker.bootstrap_servers, "localhost:9092");
-        assert_eq!(worker.producer, props(&[("acks", "1")]));
+        assert_eq!(worker.producer, props(&[("acks", "1"), ("enable.idempotence", "false")]));
         assert!(worker.consumer.is_empty(), "kafka.consumer.* is the connector's: {:?}", worker.consumer);
         for converter in [&worker.key_converter, &worker.value_converter, &worker.header_converter] {
             assert_eq!(converter.class, BYTE_ARRAY_CONVERTER);
@@ -284,6 +308,25 @@ mod tests {
         assert_eq!(connector["kafka.linger.ms"], "5");
         assert_eq!(connector["kafka.admin.request.timeout.ms"], "3000");
         assert!(!connector.keys().any(|k| k.starts_with("kafka.producer.")));
+    }
+
+    #[test]
+    fn a_producer_without_acks_all_is_not_idempotent_unless_asked() {
+        let producer = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("kafka.bootstrap.servers", "k:9092")];
+            all.extend_from_slice(pairs);
+            load(&all).unwrap().worker.producer
+        };
+        assert_eq!(producer(&[("kafka.producer.acks", "1")])["enable.idempotence"], "false");
+        assert_eq!(producer(&[("kafka.acks", "0")])["enable.idempotence"], "false");
+        assert_eq!(producer(&[("kafka.producer.retries", "0")])["enable.idempotence"], "false");
+        assert_eq!(producer(&[("kafka.max.in.flight.requests.per.connection", "6")])["enable.idempotence"], "false");
+        for kept in [&[("kafka.producer.acks", "all")][..], &[("kafka.producer.acks", "-1")], &[]] {
+            assert!(!producer(kept).contains_key("enable.idempotence"), "{kept:?}");
+        }
+        // Asked for explicitly: librdkafka says what is wrong.
+        let explicit = producer(&[("kafka.producer.acks", "1"), ("kafka.producer.enable.idempotence", "true")]);
+        assert_eq!(explicit["enable.idempotence"], "true");
     }
 
     #[test]
