@@ -123,10 +123,28 @@ fn common_client_settings(props: &BTreeMap<String, String>) -> impl Iterator<Ite
 /// `kafka.config.providers*` as `config.providers*`, placeholders resolved as Kafka's clients resolve their own;
 /// ByteArrayConverter for keys, values and headers, since the Bridge hands the records' bytes through.
 fn worker_props(file: &Path, props: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ConfigError> {
+    let providers: BTreeMap<String, String> = super::with_prefix(props, "kafka.")
+        .into_iter()
+        .filter(|(setting, _)| setting.starts_with(CONFIG_PROVIDERS))
+        .collect();
+    let resolver = ConfigProviders::from_worker(file, &providers)
+        .map_err(|err| ConfigError { key: err.key.map(|key| format!("kafka.{key}")), ..err })?;
+    let kafka: BTreeMap<String, String> = props
+        .iter()
+        .filter(|(key, _)| key.starts_with("kafka.") && !key.starts_with(&format!("kafka.{CONFIG_PROVIDERS}")))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let kafka = resolver
+        .resolve(&kafka)
+        .map_err(|e| ConfigError::new(file, None, format!("resolving the Kafka client settings: {e}")))?;
+
     let mut worker = BTreeMap::new();
-    for (setting, value) in common_client_settings(props) {
+    for (setting, value) in common_client_settings(&kafka) {
         if setting == "bootstrap.servers" || setting == "default.api.timeout.ms" {
             worker.insert(setting.to_string(), value.clone());
+            continue;
+        }
+        if !librdkafka_knows(file, &format!("kafka.{setting}"), setting, value)? {
             continue;
         }
         for client in ["producer.", "consumer.", "admin."] {
@@ -136,18 +154,11 @@ fn worker_props(file: &Path, props: &BTreeMap<String, String>) -> Result<BTreeMa
             worker.insert(setting.to_string(), value.clone());
         }
     }
-    for (setting, value) in super::with_prefix(props, "kafka.producer.") {
-        worker.insert(format!("producer.{setting}"), value);
+    for (setting, value) in super::with_prefix(&kafka, "kafka.producer.") {
+        if librdkafka_knows(file, &format!("kafka.producer.{setting}"), &setting, &value)? {
+            worker.insert(format!("producer.{setting}"), value);
+        }
     }
-    let providers: BTreeMap<String, String> = super::with_prefix(props, "kafka.")
-        .into_iter()
-        .filter(|(setting, _)| setting.starts_with(CONFIG_PROVIDERS))
-        .collect();
-    let resolver = ConfigProviders::from_worker(file, &providers)
-        .map_err(|err| ConfigError { key: err.key.map(|key| format!("kafka.{key}")), ..err })?;
-    let mut worker = resolver
-        .resolve(&worker)
-        .map_err(|e| ConfigError::new(file, None, format!("resolving the Kafka client settings: {e}")))?;
     worker.extend(providers);
     if let Some(conflict) = idempotence_conflict(&worker) {
         tracing::info!("the Bridge's producer is not idempotent, since {conflict} (as Kafka's producer decides)");
@@ -157,6 +168,24 @@ fn worker_props(file: &Path, props: &BTreeMap<String, String>) -> Result<BTreeMa
         worker.insert(key.to_string(), BYTE_ARRAY_CONVERTER.to_string());
     }
     Ok(worker)
+}
+
+/// Whether librdkafka has client setting `setting` (set by `key` of the file); a value it refuses is an error
+/// naming `key`. A setting it does not have (a Java-only one such as `ssl.truststore.location`) is logged and
+/// left out of the worker's clients, as Kafka's clients log and ignore settings they do not know; the connector
+/// does the same for its consumers and admin client.
+fn librdkafka_knows(file: &Path, key: &str, setting: &str, value: &str) -> Result<bool, ConfigError> {
+    match rdkafka::ClientConfig::new().set(setting, value).create_native_config() {
+        Ok(_) => Ok(true),
+        Err(err) if err.to_string().contains("No such configuration property") => {
+            tracing::warn!(
+                file = %file.display(),
+                "The configuration '{key}' was supplied but isn't a known config of librdkafka; the Bridge's producer ignores it."
+            );
+            Ok(false)
+        }
+        Err(err) => Err(ConfigError::new(file, Some(key), err.to_string())),
+    }
 }
 
 /// The producer setting that rules idempotence out, when `enable.idempotence` is not set: Kafka's producer (3.2+)
@@ -281,7 +310,7 @@ mod tests {
     fn common_kafka_settings_reach_every_client_and_producer_settings_win() {
         let config = load(&[
             ("kafka.bootstrap.servers", "a:9092, b:9092"),
-            ("kafka.security.protocol", "SASL_SSL"),
+            ("kafka.security.protocol", "SASL_PLAINTEXT"),
             ("kafka.sasl.mechanism", "PLAIN"),
             ("kafka.linger.ms", "5"),
             ("kafka.producer.linger.ms", "20"),
@@ -295,7 +324,7 @@ mod tests {
         assert_eq!(worker.consumer["linger.ms"], "5");
         assert_eq!(worker.props["admin.linger.ms"], "5");
         for client in ["producer.", "consumer.", "admin.", ""] {
-            assert_eq!(worker.props[&format!("{client}security.protocol")], "SASL_SSL", "{client}");
+            assert_eq!(worker.props[&format!("{client}security.protocol")], "SASL_PLAINTEXT", "{client}");
             assert_eq!(worker.props[&format!("{client}sasl.mechanism")], "PLAIN", "{client}");
         }
         assert!(!worker.props.contains_key("admin.request.timeout.ms"), "kafka.admin.* is the connector's");
@@ -327,6 +356,27 @@ mod tests {
         // Asked for explicitly: librdkafka says what is wrong.
         let explicit = producer(&[("kafka.producer.acks", "1"), ("kafka.producer.enable.idempotence", "true")]);
         assert_eq!(explicit["enable.idempotence"], "true");
+    }
+
+    #[test]
+    fn settings_librdkafka_lacks_are_left_out_and_bad_values_named() {
+        let config = load(&[
+            ("kafka.bootstrap.servers", "k:9092"),
+            ("kafka.ssl.truststore.type", "PKCS12"),
+            ("kafka.producer.max.block.ms", "1000"),
+            ("kafka.producer.linger.ms", "7"),
+        ])
+        .unwrap();
+        assert_eq!(config.worker.producer, props(&[("linger.ms", "7")]));
+        assert!(!config.worker.props.contains_key("ssl.truststore.type"));
+        // The connector gets the file's keys as written and sorts its own clients' settings out.
+        assert_eq!(config.connector.props["kafka.ssl.truststore.type"], "PKCS12");
+
+        let err = load(&[("kafka.bootstrap.servers", "k:9092"), ("kafka.producer.linger.ms", "soon")]).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("kafka.producer.linger.ms"));
+        assert!(err.to_string().starts_with("/etc/bridge/application.properties: kafka.producer.linger.ms: "), "{err}");
+        let err = load(&[("kafka.bootstrap.servers", "k:9092"), ("kafka.compression.type", "zip")]).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("kafka.compression.type"));
     }
 
     #[test]
