@@ -180,7 +180,8 @@ fn librdkafka_knows(file: &Path, key: &str, setting: &str, value: &str) -> Resul
         Err(err) if err.to_string().contains("No such configuration property") => {
             tracing::warn!(
                 file = %file.display(),
-                "The configuration '{key}' was supplied but isn't a known config of librdkafka; the Bridge's producer ignores it."
+                "The configuration '{key}' was supplied but isn't a known config of librdkafka; \
+                 the Bridge's producer ignores it."
             );
             Ok(false)
         }
