@@ -227,6 +227,15 @@ fn cross_key_errors(props: &Config) -> Vec<(String, String)> {
                 .to_string(),
         ));
     }
+    if props.get("http.ssl.enable").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        errors.push((
+            "http.ssl.enable".to_string(),
+            "HTTPS is not supported by the Bridge yet: serve it behind a TLS-terminating proxy".to_string(),
+        ));
+    }
+    if props.get("bridge.tracing").is_some_and(|v| !v.trim().is_empty()) {
+        errors.push(("bridge.tracing".to_string(), "tracing is not supported by the Bridge yet".to_string()));
+    }
     if let Some(origins) = props.get("http.cors.allowedOrigins") {
         if let Err(err) = Regex::new(origins.trim()) {
             errors.push(("http.cors.allowedOrigins".to_string(), format!("not a valid regular expression: {err}")));
@@ -330,6 +339,10 @@ mod tests {
         let mut props = base();
         props.insert("http.port".into(), "99999".into());
         assert!(validate(&props).iter().any(|v| v.name == "http.port" && !v.errors.is_empty()));
+
+        let mut props = base();
+        props.insert("http.ssl.enable".into(), "true".into());
+        assert!(BridgeConfig::parse(&props).unwrap_err().to_string().contains("not supported"));
 
         let mut props = base();
         props.remove("kafka.bootstrap.servers");

@@ -19,7 +19,6 @@ const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_millis(100);
 /// As Java's `max.poll.records`.
 const MAX_POLL_RECORDS: usize = 500;
 const SEEK_TIMEOUT: Duration = Duration::from_secs(10);
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The keys a consumer creation request may hold.
 const CREATE_KEYS: &[&str] = &[
@@ -45,6 +44,7 @@ enum Mode {
 struct State {
     consumer: BaseConsumer,
     mode: Mode,
+    pending_seeks: Vec<(String, i32, Offset)>,
     poll_timeout: Duration,
     max_bytes: Option<usize>,
 }
@@ -294,7 +294,13 @@ impl Registry {
             ));
         }
         let consumer: BaseConsumer = config.create().map_err(|e| ApiError::new(422, e.to_string()))?;
-        let state = State { consumer, mode: Mode::Idle, poll_timeout: DEFAULT_POLL_TIMEOUT, max_bytes: None };
+        let state = State {
+            consumer,
+            mode: Mode::Idle,
+            pending_seeks: Vec::new(),
+            poll_timeout: DEFAULT_POLL_TIMEOUT,
+            max_bytes: None,
+        };
         let instance = Instance {
             group: group.to_string(),
             name: name.clone(),
@@ -414,6 +420,7 @@ pub fn subscriptions(instance: &Instance) -> Result<Json, ApiError> {
 /// `DELETE .../subscription`: drops the subscription or the assignment.
 pub fn unsubscribe(instance: &Instance) -> Result<(), ApiError> {
     let mut state = instance.state()?;
+    state.pending_seeks.clear();
     let mode = std::mem::replace(&mut state.mode, Mode::Idle);
     state.consumer.unsubscribe_or_unassign(&mode).map_err(kafka_error)
 }
@@ -457,6 +464,11 @@ pub fn poll(
     }
     if let Some(max) = max_bytes {
         state.max_bytes = Some(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+    for (topic, partition, target) in std::mem::take(&mut state.pending_seeks) {
+        if let Err(err) = state.consumer.seek(&topic, partition, target, SEEK_TIMEOUT) {
+            tracing::debug!("Bridge consumer {}: repeating a seek of {topic}-{partition}: {err}", instance.name);
+        }
     }
     let deadline = Instant::now() + state.poll_timeout;
     let mut records = Vec::new();
@@ -518,9 +530,6 @@ pub fn commit(instance: &Instance, body: Option<&Json>) -> Result<(), ApiError> 
         Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
         other => other.map_err(kafka_error),
     }
-    .map(|()| {
-        let _ = COMMIT_TIMEOUT;
-    })
 }
 
 /// Where a seek goes.
@@ -540,19 +549,38 @@ pub fn seek(instance: &Instance, body: Option<&Json>, to: SeekTo) -> Result<(), 
         SeekTo::Offsets => partitions(body, "offsets", true)?,
         SeekTo::Beginning | SeekTo::End => partitions(body, "partitions", false)?,
     };
-    let state = instance.state()?;
+    let mut state = instance.state()?;
     let assignment = state.consumer.assignment().map_err(kafka_error)?;
-    for (topic, partition, offset, _) in &targets {
-        if assignment.find_partition(topic, *partition).is_none() {
+    let mut seeks = Vec::with_capacity(targets.len());
+    for (topic, partition, offset, _) in targets {
+        if assignment.find_partition(&topic, partition).is_none() {
             return Err(ApiError::new(404, format!("No current assignment for partition {topic}-{partition}")));
         }
         let target = match to {
-            SeekTo::Offsets => Offset::Offset(*offset),
+            SeekTo::Offsets => Offset::Offset(offset),
             SeekTo::Beginning => Offset::Beginning,
             SeekTo::End => Offset::End,
         };
-        seek_one(&state, topic, *partition, target)?;
+        seeks.push((topic, partition, target));
     }
+    if state.mode == Mode::Assigned {
+        // A manual assignment is replaced by one starting at the new offsets (the other partitions at their
+        // positions): librdkafka may start fetching a freshly assigned partition after a seek and lose it.
+        let mut positions = state.consumer.position().map_err(kafka_error)?;
+        for (topic, partition, target) in &seeks {
+            if let Some(mut element) = positions.find_partition(topic, *partition) {
+                element.set_offset(*target).map_err(kafka_error)?;
+            } else {
+                positions.add_partition_offset(topic, *partition, *target).map_err(kafka_error)?;
+            }
+        }
+        return state.consumer.assign(&positions).map_err(kafka_error);
+    }
+    for (topic, partition, target) in &seeks {
+        seek_one(&state, topic, *partition, *target)?;
+    }
+    // Applied once more before the next poll, in case the group's assignment started the fetch after it.
+    state.pending_seeks = seeks;
     Ok(())
 }
 
