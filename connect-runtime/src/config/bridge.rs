@@ -193,20 +193,9 @@ fn librdkafka_knows(file: &Path, key: &str, setting: &str, value: &str) -> Resul
 /// then turns idempotence off by itself (Strimzi's sample file has `kafka.producer.acks=1`); librdkafka refuses
 /// the combination, and the runtime's producers ask for idempotence.
 fn idempotence_conflict(worker: &BTreeMap<String, String>) -> Option<String> {
-    if worker.contains_key("producer.enable.idempotence") {
-        return None;
-    }
-    let setting = |key: &str| worker.get(&format!("producer.{key}")).map(|v| v.trim());
-    let number = |key: &str| setting(key).and_then(|v| v.parse::<i64>().ok());
-    if let Some(acks) = setting("acks").filter(|a| !matches!(*a, "all" | "-1")) {
-        return Some(format!("acks is {acks}"));
-    }
-    if let Some(retries) = number("retries").filter(|r| *r == 0) {
-        return Some(format!("retries is {retries}"));
-    }
-    number("max.in.flight.requests.per.connection")
-        .filter(|n| *n > 5)
-        .map(|n| format!("max.in.flight.requests.per.connection is {n} (over 5)"))
+    let producer: BTreeMap<String, String> =
+        worker.iter().filter_map(|(k, v)| k.strip_prefix("producer.").map(|k| (k.to_string(), v.clone()))).collect();
+    crate::worker::kafka::idempotence_conflict(&producer)
 }
 
 /// Names a worker config error by the key of the Bridge file that set the value (`kafka.producer.linger.ms`
