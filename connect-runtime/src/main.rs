@@ -36,6 +36,11 @@ enum Command {
         #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "CLUSTER")]
         clusters: Vec<String>,
     },
+    /// Run the HTTP Bridge (dedicated mode): Strimzi Kafka Bridge's HTTP API, configured by its application.properties.
+    Bridge {
+        /// The Bridge configuration (Strimzi's application.properties keys: bridge.*, http.*, kafka.*).
+        config: PathBuf,
+    },
     /// Inspect plugins.
     Plugins {
         #[command(subcommand)]
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
         Command::Standalone { worker, connectors } => connect_runtime::cli::standalone::run(&worker, &connectors),
         Command::Distributed { worker } => connect_runtime::cli::distributed::run(&worker),
         Command::MirrorMaker { config, clusters } => connect_runtime::cli::mirror_maker::run(&config, &clusters),
+        Command::Bridge { config } => connect_runtime::cli::bridge::run(&config),
         Command::Plugins { command: PluginsCommand::List { plugin_path, worker_config, json } } => {
             connect_runtime::cli::plugins::list(plugin_path, worker_config, json)
         }

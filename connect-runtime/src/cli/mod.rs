@@ -1,6 +1,7 @@
 //! The `connect` subcommands. Each returns an error whose message names the file and key at fault; `main`
 //! prints it and exits non-zero.
 
+pub mod bridge;
 pub mod distributed;
 pub mod mirror_maker;
 pub mod plugins;

@@ -3,6 +3,7 @@
 //! Worker configs are Java `.properties` files; connector configs are `.properties` or the JSON that the REST
 //! API accepts. Every error names the file and, where there is one, the key.
 
+pub mod bridge;
 mod connector;
 mod distributed;
 pub mod mirror_maker;

@@ -89,7 +89,31 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Cli
         .set("enable.idempotence", "true")
         .set_log_level(log_level());
     apply(&mut config, &worker.producer, Role::Producer);
+    if let Some(conflict) = idempotence_conflict(&worker.producer) {
+        tracing::info!("the producer of {connector}-{task} is not idempotent, since {conflict}");
+        config.set("enable.idempotence", "false");
+    }
     config
+}
+
+/// The producer setting that rules idempotence out when `enable.idempotence` is not set (`settings` without the
+/// `producer.` prefix): Kafka's producer (3.2+) then turns idempotence off by itself, while librdkafka refuses the
+/// combination (`producer.acks=1`, as in Strimzi's sample configuration, would fail every source task).
+pub(crate) fn idempotence_conflict(settings: &BTreeMap<String, String>) -> Option<String> {
+    if settings.contains_key("enable.idempotence") {
+        return None;
+    }
+    let setting = |key: &str| settings.get(key).map(|v| v.trim());
+    let number = |key: &str| setting(key).and_then(|v| v.parse::<i64>().ok());
+    if let Some(acks) = setting("acks").filter(|a| !matches!(*a, "all" | "-1")) {
+        return Some(format!("acks is {acks}"));
+    }
+    if let Some(retries) = number("retries").filter(|r| *r == 0) {
+        return Some(format!("retries is {retries}"));
+    }
+    number("max.in.flight.requests.per.connection")
+        .filter(|n| *n > 5)
+        .map(|n| format!("max.in.flight.requests.per.connection is {n} (over 5)"))
 }
 
 /// The consumer settings of a sink task: group `connect-<connector>`, no auto-commit, `earliest`, then
@@ -138,5 +162,17 @@ mod tests {
             translate_assignors("org.apache.kafka.clients.consumer.CooperativeStickyAssignor, RangeAssignor"),
             "cooperative-sticky,range"
         );
+    }
+
+    #[test]
+    fn producers_are_idempotent_unless_a_setting_rules_it_out() {
+        let settings = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(idempotence_conflict(&settings(&[("acks", "all"), ("linger.ms", "5")])), None);
+        assert_eq!(idempotence_conflict(&settings(&[("acks", "1")])).as_deref(), Some("acks is 1"));
+        assert_eq!(idempotence_conflict(&settings(&[("acks", "1"), ("enable.idempotence", "true")])), None);
+        assert!(idempotence_conflict(&settings(&[("retries", "0")])).is_some());
+        assert!(idempotence_conflict(&settings(&[("max.in.flight.requests.per.connection", "10")])).is_some());
     }
 }
