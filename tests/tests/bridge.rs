@@ -1047,8 +1047,13 @@ fn the_bridge_moves_to_the_surviving_worker_when_its_worker_is_killed() {
     broker.create_topic("ha", 1);
     let dir = test_dir();
     let plugins = plugin_dir(dir.path(), &[]);
-    // A dead worker is noticed after the session timeout; its tasks move after the scheduled rebalance delay.
-    let fast = [("session.timeout.ms", "6000"), ("scheduled.rebalance.max.delay.ms", "2000")];
+    // A dead worker is noticed after the session timeout; its tasks move after the scheduled rebalance delay. When
+    // the dead worker led the group, tansu answers the survivor's JoinGroup only after the rebalance timeout.
+    let fast = [
+        ("session.timeout.ms", "6000"),
+        ("rebalance.timeout.ms", "10000"),
+        ("scheduled.rebalance.max.delay.ms", "2000"),
+    ];
     let mut workers = start_cluster(2, Duration::from_secs(90), dir.path(), &broker, &plugins, "bridges", &fast);
     let rest = workers[0].rest.clone();
     let port = broker::free_port();
