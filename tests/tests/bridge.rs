@@ -262,6 +262,44 @@ fn produce_errors_are_strimzis() {
     client.produce_at("errors", JSON, json!([{"value": "after", "partition": 0}]), &[(0, 1)]);
 }
 
+#[test]
+fn concurrent_requests_each_get_the_offsets_of_their_own_records() {
+    let broker = Broker::start();
+    broker.create_topic("busy", 2);
+    let dir = test_dir();
+    let bridge = Bridge::start(dir.path(), "bridge", &broker, &[]);
+    // Four clients, each on its own connections, 25 requests of 4 records each, all at once.
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            let client = BridgeClient::new(bridge.client.port());
+            std::thread::spawn(move || {
+                let mut placed = Vec::new();
+                for r in 0..25 {
+                    let values: Vec<String> = (0..4).map(|i| format!("t{t}-r{r}-i{i}")).collect();
+                    let records: Vec<Value> =
+                        values.iter().enumerate().map(|(i, v)| json!({"value": v, "partition": i % 2})).collect();
+                    let answer = client.produce("busy", TEXT, json!(records));
+                    let offsets = answer.ok(KAFKA_JSON)["offsets"].as_array().cloned().unwrap_or_default();
+                    assert_eq!(offsets.len(), 4, "{answer:?}");
+                    for (i, (value, offset)) in values.into_iter().zip(offsets).enumerate() {
+                        assert_eq!(offset["partition"], i % 2, "{answer:?}");
+                        placed.push(((i % 2) as i32, offset["offset"].as_i64().expect("an offset"), value));
+                    }
+                }
+                placed
+            })
+        })
+        .collect();
+    let placed: Vec<(i32, i64, String)> = clients.into_iter().flat_map(|c| c.join().expect("a client")).collect();
+    // Every answer names the position of its own record: 400 distinct positions holding exactly those values.
+    let raw = raw_records(&broker, "busy", 400);
+    let positions: BTreeSet<(i32, i64)> = placed.iter().map(|(p, o, _)| (*p, *o)).collect();
+    assert_eq!(positions.len(), 400, "two answers named the same position");
+    for (partition, offset, value) in &placed {
+        assert_eq!(raw[&(*partition, *offset)].value_str(), value, "the record at {partition}@{offset}");
+    }
+}
+
 // ---- topics ------------------------------------------------------------------------------------------------------
 
 #[test]
@@ -471,6 +509,8 @@ fn subscribe_poll_commit_and_unsubscribe() {
         .post("/subscription", &json!({"topics": ["alpha"], "topic_pattern": "a.*"}))
         .error_is(409, "Subscriptions to topics, partitions, and patterns are mutually exclusive.");
 
+    // Schema errors (400): topics not a list; below, an offset without its partition.
+    consumer.post("/subscription", &json!({"topics": "alpha"})).error(400);
     consumer.subscribe(&["alpha", "beta"]);
     let subscription = consumer.subscription();
     let mut topics: Vec<&str> =
@@ -530,6 +570,7 @@ fn subscribe_poll_commit_and_unsubscribe() {
     assert_eq!(committed(&broker, "subscribers", "alpha", 2), vec![2, 2]);
     assert_eq!(committed(&broker, "subscribers", "beta", 1), vec![1]);
     consumer.post("/offsets", &json!({"offsets": []})).no_content();
+    consumer.post("/offsets", &json!({"offsets": [{"topic": "alpha", "offset": 1}]})).error(400);
 
     // §3 max_bytes: an answer bigger than max_bytes is 422 (and those records are dropped).
     client.produce_at("beta", JSON, json!([{"value": "x".repeat(100)}]), &[(0, 1)]);
