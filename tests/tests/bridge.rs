@@ -769,6 +769,15 @@ fn two_consumers_of_one_group_split_the_partitions() {
         }
     }
     assert_eq!(values, (0..40).collect::<BTreeSet<i64>>(), "every record once");
+
+    // One unsubscribes (and polls no more): it leaves the group's assignment at once (Kafka's unsubscribe), so
+    // the other gets all four partitions, well before any rebalance timeout.
+    client.delete(&consumers[0].path("/subscription")).no_content();
+    let records: Vec<Value> = (40..48).map(|i| json!({"value": i, "partition": i % 4})).collect();
+    client.produce_at("shared", JSON, json!(records), &(40..48).map(|i| (i % 4, i64::from(i / 4))).collect::<Vec<_>>());
+    let got = consumers[1].poll_records(8, Duration::from_secs(30));
+    let values: BTreeSet<i64> = got.iter().filter_map(|r| r["value"].as_i64()).collect();
+    assert_eq!(values, (40..48).collect::<BTreeSet<i64>>());
 }
 
 #[test]
