@@ -604,6 +604,31 @@ fn subscribe_poll_commit_and_unsubscribe() {
 }
 
 #[test]
+fn a_consumer_that_unsubscribed_can_assign_partitions() {
+    let broker = Broker::start();
+    broker.create_topic("switch", 2);
+    let dir = test_dir();
+    let bridge = Bridge::start(dir.path(), "bridge", &broker, &[]);
+    let client = &bridge.client;
+    let records = json!([{"value": "p0", "partition": 0}, {"value": "p1", "partition": 1}]);
+    client.produce_at("switch", TEXT, records, &[(0, 0), (1, 0)]);
+    let consumer =
+        client.consumer("switchers", json!({"name": "s", "format": "text", "auto.offset.reset": "earliest"}));
+    consumer.subscribe(&["switch"]);
+    assert_eq!(consumer.poll_records(2, POLL).len(), 2);
+
+    // §1: unsubscribe clears the subscribed flag, so an assignment is allowed; from then on only that partition.
+    client.delete(&consumer.path("/subscription")).no_content();
+    consumer.assign(&[("switch", 1)]);
+    consumer.post("/positions/beginning", &json!({"partitions": [{"topic": "switch", "partition": 1}]})).no_content();
+    let got = consumer.poll_records(1, POLL);
+    assert_eq!((positions(&got), &got[0]["value"]), (vec![(1, 0)], &json!("p1")));
+    client.produce_at("switch", TEXT, json!([{"value": "late", "partition": 0}]), &[(0, 1)]);
+    consumer.poll_nothing(Duration::from_secs(2));
+    assert_eq!(consumer.subscription(), json!({"topics": [], "partitions": [{"switch": [1]}]}));
+}
+
+#[test]
 fn assign_seek_and_poll_errors() {
     let broker = Broker::start();
     broker.create_topic("gamma", 2);
