@@ -691,6 +691,12 @@ fn assign_seek_and_poll_errors() {
         (answer.status != 200 || answer.body != json!([])).then_some(answer)
     });
     assert!(answer.error(406).starts_with("Failed to decode"), "{answer:?}");
+
+    // A subscribed consumer has no partitions before its first poll joins the group: seeking is 404 (§1 seek).
+    let early = client.consumer("early", json!({"name": "e"}));
+    early.subscribe(&["gamma"]);
+    let answer = early.post("/positions", &json!({"offsets": [{"topic": "gamma", "partition": 1, "offset": 1}]}));
+    assert!(answer.error(404).contains("No current assignment for partition"), "{answer:?}");
 }
 
 #[test]
