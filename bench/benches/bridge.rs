@@ -16,7 +16,7 @@ use base64::Engine;
 use connect_tests::broker::free_port;
 use connect_tests::{plugin_dir, wait_for, worker_properties, write_properties, Broker, ConnectProcess};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, FutureProducer, FutureRecord, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
@@ -62,6 +62,34 @@ fn raw_produce(broker: &Broker, topic: &str, count: usize) -> f64 {
         }
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The raw baseline at the Bridge's concurrency: `CLIENTS` senders, each waiting for its record's acknowledgement
+/// before sending the next (as each HTTP client waits for its answer).
+fn raw_produce_waiting(broker: &Broker, topic: &str, count: usize) -> f64 {
+    let producer: FutureProducer =
+        client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let started = Instant::now();
+    runtime.block_on(async {
+        let mut senders = Vec::new();
+        for c in 0..CLIENTS {
+            let producer = producer.clone();
+            let topic = topic.to_string();
+            senders.push(tokio::spawn(async move {
+                let value = value();
+                for i in (c..count).step_by(CLIENTS) {
+                    let key = key(i);
+                    let record = FutureRecord::<[u8], [u8]>::to(&topic).partition(0).key(&key[..]).payload(&value[..]);
+                    producer.send(record, Duration::from_secs(60)).await.expect("delivery");
+                }
+            }));
+        }
+        for sender in senders {
+            sender.await.expect("sender");
+        }
+    });
     count as f64 / started.elapsed().as_secs_f64()
 }
 
@@ -180,10 +208,12 @@ fn main() {
     });
 
     let rounds: usize = std::env::var("BRIDGE_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-    let mut best = [0f64; 6];
+    let mut best = [0f64; 7];
     for round in 0..rounds {
-        let topics: Vec<String> =
-            ["raw1", "http1", "raw100", "http100", "consume"].iter().map(|t| format!("{t}-{round}")).collect();
+        let topics: Vec<String> = ["raw1", "http1", "raw100", "http100", "consume", "rawwait"]
+            .iter()
+            .map(|t| format!("{t}-{round}"))
+            .collect();
         for topic in &topics {
             broker.create_topic(topic, 1);
         }
@@ -197,6 +227,7 @@ fn main() {
                 raw_consume(&broker, &topics[4], CONSUME_RECORDS)
             },
             bridge_consume(&base, &topics[4], CONSUME_RECORDS, round),
+            raw_produce_waiting(&broker, &topics[5], SINGLE_RECORDS),
         ];
         eprintln!("round {round}: {rates:.0?}");
         for (best, rate) in best.iter_mut().zip(rates) {
@@ -216,4 +247,9 @@ fn main() {
         let (raw, bridge) = (best[2 * i], best[2 * i + 1]);
         println!("| {label} | {raw:.0} | {bridge:.0} | {:.2} |", bridge / raw);
     }
+    let (raw, bridge) = (best[6], best[1]);
+    println!(
+        "| produce, 1 record per request, against raw with {CLIENTS} senders each waiting for its ack | {raw:.0} | {bridge:.0} | {:.2} |",
+        bridge / raw
+    );
 }
