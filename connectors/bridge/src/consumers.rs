@@ -19,6 +19,7 @@ const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_millis(100);
 /// As Java's `max.poll.records`.
 const MAX_POLL_RECORDS: usize = 500;
 const SEEK_TIMEOUT: Duration = Duration::from_secs(10);
+const UNSUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The keys a consumer creation request may hold.
 const CREATE_KEYS: &[&str] = &[
@@ -116,6 +117,12 @@ impl Leave for BaseConsumer {
             Mode::Assigned => self.unassign(),
             _ => {
                 self.unsubscribe();
+                // librdkafka revokes the partitions on a later poll; Java's unsubscribe is done when it returns
+                // (and an assignment made right after it must not be revoked by it).
+                let deadline = Instant::now() + UNSUBSCRIBE_TIMEOUT;
+                while self.assignment().is_ok_and(|a| a.count() > 0) && Instant::now() < deadline {
+                    let _ = self.poll(Duration::from_millis(20));
+                }
                 Ok(())
             }
         }
