@@ -950,6 +950,16 @@ fn the_worker_restarts_deletes_and_validates_the_bridge_connector() {
     wait_healthy(client, Duration::from_secs(30), || bridge.process.output());
     client.produce_at("managed", JSON, json!([{"value": 1}]), &[(0, 1)]);
 
+    // Paused, the task is not polled: produce answers 503 and /ready 500 (alive, not ready); resumed, both work.
+    assert_eq!(rest.put("/connectors/bridge/pause", &Value::Null).0, 202);
+    let paused = "The Bridge connector is paused or stopping: records are accepted again once it runs";
+    wait_for("not ready while paused", Duration::from_secs(30), || (client.get("/ready").status == 500).then_some(()));
+    client.produce("managed", JSON, json!([{"value": "held"}])).error_is(503, paused);
+    assert_eq!(client.get("/healthy").status, 200);
+    assert_eq!(rest.put("/connectors/bridge/resume", &Value::Null).0, 202);
+    wait_for("ready again", Duration::from_secs(30), || (client.get("/ready").status == 200).then_some(()));
+    client.produce_at("managed", JSON, json!([{"value": 2}]), &[(0, 2)]);
+
     // Deleted, the connector stops serving; created again over REST, it serves on the same port.
     assert_eq!(rest.delete("/connectors/bridge").0, 204);
     wait_for("the port closed", Duration::from_secs(30), || client.try_request("GET", "/healthy", &[], None).err());
@@ -960,7 +970,7 @@ fn the_worker_restarts_deletes_and_validates_the_bridge_connector() {
     let (code, created) = rest.post("/connectors", &json!({"name": "bridge2", "config": config}));
     assert_eq!(code, 201, "{created}");
     wait_healthy(client, Duration::from_secs(30), || bridge.process.output());
-    client.produce_at("managed", JSON, json!([{"value": 2}]), &[(0, 2)]);
+    client.produce_at("managed", JSON, json!([{"value": 3}]), &[(0, 3)]);
 
     // README: validation refuses converters other than ByteArrayConverter and kafka.producer.* settings.
     let mut bad = Value::Object(config.clone());

@@ -70,7 +70,7 @@ impl SourceConnector for HttpBridgeConnector {
 
 /// How long `poll` waits for produce requests when nothing is in flight; with records in flight it only looks, so
 /// that their acknowledgements reach the waiting requests at once.
-const IDLE_POLL: Duration = Duration::from_millis(200);
+pub(crate) const IDLE_POLL: Duration = Duration::from_millis(200);
 const BUSY_POLL: Duration = Duration::from_millis(1);
 
 /// The task: runs the HTTP server and hands produce requests to the runtime.

@@ -4,9 +4,10 @@
 //! record's answer goes.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use connect_api::{ConnectError, RecordMetadata, SourceRecord};
 use serde::Serialize;
@@ -47,18 +48,51 @@ struct Batch {
     _permit: OwnedSemaphorePermit,
 }
 
+/// How long the runtime may go without polling the task before produce requests are refused: a paused connector
+/// is not polled (the runtime polls a running one at least every [`crate::IDLE_POLL`]).
+const NOT_POLLED: Duration = Duration::from_secs(3);
+
+/// When the task last polled, in milliseconds since `epoch`.
+struct LastPoll {
+    epoch: Instant,
+    millis: AtomicU64,
+}
+
+impl LastPoll {
+    fn mark(&self) {
+        self.millis.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn recent(&self) -> bool {
+        let last = Duration::from_millis(self.millis.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(last) < NOT_POLLED
+    }
+}
+
 /// The handlers' side.
 #[derive(Clone)]
 pub struct IntakeSender {
     batches: Sender<Batch>,
     room: Arc<Semaphore>,
+    last_poll: Arc<LastPoll>,
 }
 
 impl IntakeSender {
+    /// Whether the runtime is polling the task (it is not while the connector is paused).
+    pub fn polled(&self) -> bool {
+        self.last_poll.recent()
+    }
+
     /// Hands `records` to the task and, unless `wait` is false, waits until each has its outcome.
     pub async fn produce(&self, records: Vec<SourceRecord>, wait: bool) -> Result<Vec<Outcome>, ApiError> {
         if records.is_empty() {
             return Ok(Vec::new());
+        }
+        if !self.polled() {
+            return Err(ApiError::new(
+                503,
+                "The Bridge connector is paused or stopping: records are accepted again once it runs",
+            ));
         }
         let wanted = records.len().min(MAX_QUEUED_RECORDS) as u32;
         let permit = self.room.clone().acquire_many_owned(wanted).await.map_err(|_| stopping())?;
@@ -86,6 +120,7 @@ struct Pending {
 /// The task's side: takes requests for `poll` and routes acknowledgements back.
 pub struct Intake {
     batches: Receiver<Batch>,
+    last_poll: Arc<LastPoll>,
     /// Per polled record, in poll order: its request and its index there.
     order: VecDeque<(u64, usize)>,
     pending: HashMap<u64, Pending>,
@@ -96,8 +131,15 @@ impl Intake {
     /// A new intake and the sender for the handlers.
     pub fn new() -> (Intake, IntakeSender) {
         let (tx, rx) = mpsc::channel();
-        let intake = Intake { batches: rx, order: VecDeque::new(), pending: HashMap::new(), next_id: 0 };
-        (intake, IntakeSender { batches: tx, room: Arc::new(Semaphore::new(MAX_QUEUED_RECORDS)) })
+        let last_poll = Arc::new(LastPoll { epoch: Instant::now(), millis: AtomicU64::new(0) });
+        let intake = Intake {
+            batches: rx,
+            last_poll: last_poll.clone(),
+            order: VecDeque::new(),
+            pending: HashMap::new(),
+            next_id: 0,
+        };
+        (intake, IntakeSender { batches: tx, room: Arc::new(Semaphore::new(MAX_QUEUED_RECORDS)), last_poll })
     }
 
     /// Records handed out and not yet acknowledged.
@@ -107,6 +149,7 @@ impl Intake {
 
     /// The records of the requests that arrived, waiting up to `wait` for the first.
     pub fn take(&mut self, wait: Duration) -> Vec<SourceRecord> {
+        self.last_poll.mark();
         let first = match self.batches.recv_timeout(wait) {
             Ok(batch) => batch,
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return Vec::new(),

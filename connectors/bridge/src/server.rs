@@ -124,7 +124,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(info))
         .route("/healthy", get(health))
-        .route("/ready", get(health))
+        .route("/ready", get(ready))
         .route("/openapi", get(openapi))
         .route("/openapi/v3", get(openapi))
         .route("/openapi/v2", get(openapi_v2))
@@ -154,7 +154,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 fn management_router(app: Arc<App>) -> Router {
-    Router::new().route("/healthy", get(health)).route("/ready", get(health)).fallback(not_found).with_state(app)
+    Router::new().route("/healthy", get(health)).route("/ready", get(ready)).fallback(not_found).with_state(app)
 }
 
 async fn not_found() -> ApiError {
@@ -193,6 +193,15 @@ async fn info() -> Response {
 
 async fn health(State(app): Shared) -> StatusCode {
     if app.ready.load(Ordering::Acquire) {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// Ready: serving, and the runtime polls the task (a paused connector is alive but takes no records).
+async fn ready(State(app): Shared) -> StatusCode {
+    if app.ready.load(Ordering::Acquire) && app.intake.polled() {
         StatusCode::OK
     } else {
         StatusCode::INTERNAL_SERVER_ERROR
