@@ -29,21 +29,23 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     let json_end = output.rfind(']').expect("a JSON list");
     let listed: serde_json::Value = serde_json::from_str(&output[json_start..=json_end]).unwrap();
     let classes: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["class"].as_str().unwrap()).collect();
-    // The built-in MirrorMaker 2 connectors first, then those of the one loadable library.
+    // The built-in connectors (MirrorMaker 2's, the HTTP Bridge) first, then those of the one loadable library.
     assert_eq!(
         classes,
         [
             "org.apache.kafka.connect.mirror.MirrorSourceConnector",
             "org.apache.kafka.connect.mirror.MirrorCheckpointConnector",
             "org.apache.kafka.connect.mirror.MirrorHeartbeatConnector",
+            "io.connectrs.bridge.HttpBridgeConnector",
             "org.apache.kafka.connect.file.FileStreamSourceConnector",
             "org.apache.kafka.connect.file.FileStreamSinkConnector"
         ]
     );
     assert_eq!(listed[0]["location"], "builtin");
-    assert_eq!(listed[3]["type"], "source");
-    assert_eq!(listed[4]["type"], "sink");
-    assert!(listed[3]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
+    assert_eq!(listed[3]["location"], "builtin");
+    assert_eq!(listed[4]["type"], "source");
+    assert_eq!(listed[5]["type"], "sink");
+    assert!(listed[4]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
 }
 
 #[test]
