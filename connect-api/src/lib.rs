@@ -34,6 +34,7 @@ pub mod data;
 mod error;
 pub mod panic;
 pub mod record;
+pub mod transform;
 
 pub use config::{Config, ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator};
 pub use connector::{
@@ -42,6 +43,7 @@ pub use connector::{
 };
 pub use data::{Field, Header, Headers, MapEntry, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{ConnectError, ErrorKind, Result};
+pub use transform::{Predicate, TransformRecord, Transformation};
 pub use record::{
     RecordMetadata, SinkRecord, SourceMap, SourceRecord, TimestampType, TopicPartition, TopicPartitionOffset,
 };

@@ -1,13 +1,15 @@
 //! Adapters from the plain Rust traits of [`crate::connector`] to the ABI objects, each call inside a panic guard.
 
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RResult, RString, RVec};
+use abi_stable::std_types::{ROption, RResult, RString, RVec};
 
 use super::{
-    AckedRecord, ConnectorContextBox, FfiConnector, FfiConnectorBox, FfiConnector_TO, FfiSinkTask, FfiSinkTaskBox,
-    FfiSinkTask_TO, FfiSourceTask, FfiSourceTaskBox, FfiSourceTask_TO, PluginDescriptor, PluginFactory, RConfig,
+    AckedRecord, ConnectorContextBox, FfiConnector, FfiConnectorBox, FfiConnector_TO, FfiPredicate, FfiPredicateBox,
+    FfiPredicate_TO, FfiSinkTask, FfiSinkTaskBox, FfiSinkTask_TO, FfiSourceTask, FfiSourceTaskBox, FfiSourceTask_TO,
+    FfiTransformation, FfiTransformationBox, FfiTransformation_TO, PluginDescriptor, PluginFactory, RConfig,
     SinkTaskContextBox, SourceTaskContextBox,
 };
+use crate::transform::{Predicate, TransformRecord, Transformation};
 use crate::connector::{
     config_from_abi, config_to_abi, Connector, ConnectorContext, SinkConnector, SinkTask, SinkTaskContext,
     SourceConnector, SourceTask, SourceTaskContext,
@@ -124,14 +126,7 @@ extern "C" fn new_sink_task<T: SinkTask + Default>() -> RResult<FfiSinkTaskBox, 
 fn describe<C: Connector + Default>(class: &str, factory: PluginFactory) -> Result<PluginDescriptor> {
     guard(&format!("describing {class}"), || {
         let connector = C::default();
-        let config_def = serde_json::to_string(&connector.config_def())
-            .map_err(|e| ConnectError::new(format!("cannot encode the configuration definition of {class}: {e}")))?;
-        Ok(PluginDescriptor {
-            class: RString::from(class),
-            version: RString::from(connector.version()),
-            config_def: RString::from(config_def),
-            factory,
-        })
+        described(class, connector.version(), &connector.config_def(), factory)
     })
 }
 
@@ -144,4 +139,85 @@ pub fn source_descriptor<C: SourceConnector + Default>(class: &str) -> Result<Pl
 /// The descriptor of sink connector `C` under class name `class`.
 pub fn sink_descriptor<C: SinkConnector + Default>(class: &str) -> Result<PluginDescriptor> {
     describe::<C>(class, PluginFactory::Sink { connector: new_connector::<C>, task: new_sink_task::<C::Task> })
+}
+
+struct TransformationAdapter<T>(T);
+
+impl<T: Transformation> FfiTransformation for TransformationAdapter<T> {
+    fn configure(&mut self, config: RConfig) -> RResult<(), ConnectError> {
+        guard("configure", || self.0.configure(&config_from_abi(config))).into()
+    }
+
+    fn apply(&mut self, record: TransformRecord) -> RResult<ROption<TransformRecord>, ConnectError> {
+        guard("apply", || self.0.apply(record).map(ROption::from)).into()
+    }
+
+    fn close(&mut self) {
+        if let Err(err) = guard("close", || {
+            self.0.close();
+            Ok(())
+        }) {
+            eprintln!("{err}");
+        }
+    }
+}
+
+struct PredicateAdapter<P>(P);
+
+impl<P: Predicate> FfiPredicate for PredicateAdapter<P> {
+    fn configure(&mut self, config: RConfig) -> RResult<(), ConnectError> {
+        guard("configure", || self.0.configure(&config_from_abi(config))).into()
+    }
+
+    fn test(&mut self, record: &TransformRecord) -> RResult<bool, ConnectError> {
+        guard("test", || self.0.test(record)).into()
+    }
+
+    fn close(&mut self) {
+        if let Err(err) = guard("close", || {
+            self.0.close();
+            Ok(())
+        }) {
+            eprintln!("{err}");
+        }
+    }
+}
+
+extern "C" fn new_transformation<T: Transformation + Default>() -> RResult<FfiTransformationBox, ConnectError> {
+    guard("creating the transformation", || {
+        Ok(FfiTransformation_TO::from_value(TransformationAdapter(T::default()), TD_Opaque))
+    })
+    .into()
+}
+
+extern "C" fn new_predicate<P: Predicate + Default>() -> RResult<FfiPredicateBox, ConnectError> {
+    guard("creating the predicate", || Ok(FfiPredicate_TO::from_value(PredicateAdapter(P::default()), TD_Opaque)))
+        .into()
+}
+
+fn described(class: &str, version: String, def: &crate::config::ConfigDef, factory: PluginFactory) -> Result<PluginDescriptor> {
+    let config_def = serde_json::to_string(def)
+        .map_err(|e| ConnectError::new(format!("cannot encode the configuration definition of {class}: {e}")))?;
+    Ok(PluginDescriptor {
+        class: RString::from(class),
+        version: RString::from(version),
+        config_def: RString::from(config_def),
+        factory,
+    })
+}
+
+/// The descriptor of transformation `T` under class name `class`.
+pub fn transformation_descriptor<T: Transformation + Default>(class: &str) -> Result<PluginDescriptor> {
+    guard(&format!("describing {class}"), || {
+        let t = T::default();
+        described(class, t.version(), &t.config_def(), PluginFactory::Transformation { create: new_transformation::<T> })
+    })
+}
+
+/// The descriptor of predicate `P` under class name `class`.
+pub fn predicate_descriptor<P: Predicate + Default>(class: &str) -> Result<PluginDescriptor> {
+    guard(&format!("describing {class}"), || {
+        let p = P::default();
+        described(class, p.version(), &p.config_def(), PluginFactory::Predicate { create: new_predicate::<P> })
+    })
 }

@@ -21,10 +21,11 @@ use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RArc, RBox, ROption, RResult, RString, RVec};
 use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
 
-pub use adapters::{sink_descriptor, source_descriptor};
+pub use adapters::{predicate_descriptor, sink_descriptor, source_descriptor, transformation_descriptor};
 
 use crate::error::ConnectError;
 use crate::record::{RecordMetadata, SinkRecord, SourceMap, SourceRecord, TopicPartition, TopicPartitionOffset};
+use crate::transform::TransformRecord;
 
 #[doc(hidden)]
 pub mod __private {
@@ -191,6 +192,35 @@ pub trait FfiSinkTask: Send {
     fn stop(&mut self) -> RResult<(), ConnectError>;
 }
 
+/// A transformation instance as the runtime sees it.
+#[sabi_trait]
+pub trait FfiTransformation: Send {
+    /// Takes the settings.
+    fn configure(&mut self, config: RConfig) -> RResult<(), ConnectError>;
+    /// Transforms one record; none drops it.
+    fn apply(&mut self, record: TransformRecord) -> RResult<ROption<TransformRecord>, ConnectError>;
+    /// Releases resources.
+    #[sabi(last_prefix_field)]
+    fn close(&mut self);
+}
+
+/// A predicate instance as the runtime sees it.
+#[sabi_trait]
+pub trait FfiPredicate: Send {
+    /// Takes the settings.
+    fn configure(&mut self, config: RConfig) -> RResult<(), ConnectError>;
+    /// Whether the record matches.
+    fn test(&mut self, record: &TransformRecord) -> RResult<bool, ConnectError>;
+    /// Releases resources.
+    #[sabi(last_prefix_field)]
+    fn close(&mut self);
+}
+
+/// A transformation instance crossing the boundary.
+pub type FfiTransformationBox = FfiTransformation_TO<'static, RBox<()>>;
+/// A predicate instance crossing the boundary.
+pub type FfiPredicateBox = FfiPredicate_TO<'static, RBox<()>>;
+
 /// A connector instance crossing the boundary.
 pub type FfiConnectorBox = FfiConnector_TO<'static, RBox<()>>;
 /// A source task instance crossing the boundary.
@@ -198,7 +228,7 @@ pub type FfiSourceTaskBox = FfiSourceTask_TO<'static, RBox<()>>;
 /// A sink task instance crossing the boundary.
 pub type FfiSinkTaskBox = FfiSinkTask_TO<'static, RBox<()>>;
 
-/// The kind of a plugin.
+/// The kind of a connector plugin.
 #[repr(u8)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PluginKind {
@@ -206,6 +236,28 @@ pub enum PluginKind {
     Source,
     /// A sink connector.
     Sink,
+}
+
+/// The kind of any plugin: a connector, a transformation or a predicate, as `GET /connector-plugins` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PluginType {
+    /// A source or sink connector.
+    Connector(PluginKind),
+    /// A single message transformation.
+    Transformation,
+    /// A predicate.
+    Predicate,
+}
+
+impl PluginType {
+    /// `source`, `sink`, `transformation` or `predicate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginType::Connector(kind) => kind.as_str(),
+            PluginType::Transformation => "transformation",
+            PluginType::Predicate => "predicate",
+        }
+    }
 }
 
 impl PluginKind {
@@ -236,13 +288,24 @@ pub enum PluginFactory {
         /// Creates a task.
         task: extern "C" fn() -> RResult<FfiSinkTaskBox, ConnectError>,
     },
+    /// A single message transformation.
+    Transformation {
+        /// Creates an instance.
+        create: extern "C" fn() -> RResult<FfiTransformationBox, ConnectError>,
+    },
+    /// A predicate.
+    Predicate {
+        /// Creates an instance.
+        create: extern "C" fn() -> RResult<FfiPredicateBox, ConnectError>,
+    },
 }
 
 /// One plugin of a library.
 #[repr(C)]
 #[derive(StableAbi, Clone)]
 pub struct PluginDescriptor {
-    /// The class name users put in `connector.class`, e.g. `org.apache.kafka.connect.file.FileStreamSourceConnector`.
+    /// The class name users put in `connector.class` (or `transforms.<alias>.type`, `predicates.<alias>.type`),
+    /// e.g. `org.apache.kafka.connect.file.FileStreamSourceConnector`.
     pub class: RString,
     /// The plugin's version.
     pub version: RString,
@@ -253,11 +316,13 @@ pub struct PluginDescriptor {
 }
 
 impl PluginDescriptor {
-    /// Whether this is a source or a sink connector.
-    pub fn kind(&self) -> PluginKind {
+    /// Whether this is a source or sink connector, a transformation or a predicate.
+    pub fn plugin_type(&self) -> PluginType {
         match self.factory {
-            PluginFactory::Source { .. } => PluginKind::Source,
-            PluginFactory::Sink { .. } => PluginKind::Sink,
+            PluginFactory::Source { .. } => PluginType::Connector(PluginKind::Source),
+            PluginFactory::Sink { .. } => PluginType::Connector(PluginKind::Sink),
+            PluginFactory::Transformation { .. } => PluginType::Transformation,
+            PluginFactory::Predicate { .. } => PluginType::Predicate,
         }
     }
 }
@@ -280,14 +345,18 @@ impl RootModule for PluginModule_Ref {
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
 }
 
-/// Lists the connectors of a plugin library and exports its root module. Use it once, at the crate root of a
-/// `cdylib` crate; each entry is `source` or `sink`, the class name users put in `connector.class`, and the
-/// connector type (which implements [`crate::SourceConnector`] or [`crate::SinkConnector`] and `Default`).
+/// Lists the plugins of a plugin library and exports its root module. Use it once, at the crate root of a
+/// `cdylib` crate. Each entry is `source`, `sink`, `transformation` or `predicate`, the class name users put in
+/// `connector.class` (or `transforms.<alias>.type`, `predicates.<alias>.type`), and the type, which implements
+/// [`crate::SourceConnector`], [`crate::SinkConnector`], [`crate::transform::Transformation`] or
+/// [`crate::transform::Predicate`], and `Default`.
 ///
 /// ```ignore
 /// connect_api::export_plugins! {
 ///     source "com.example.CounterSourceConnector" => CounterConnector,
 ///     sink "com.example.LogSinkConnector" => LogConnector,
+///     transformation "com.example.Uppercase" => Uppercase,
+///     predicate "com.example.IsLarge" => IsLarge,
 /// }
 /// ```
 #[macro_export]
@@ -334,6 +403,12 @@ macro_rules! export_plugins {
     };
     (@descriptor sink $class:literal $ty:ty) => {
         $crate::abi::sink_descriptor::<$ty>($class)
+    };
+    (@descriptor transformation $class:literal $ty:ty) => {
+        $crate::abi::transformation_descriptor::<$ty>($class)
+    };
+    (@descriptor predicate $class:literal $ty:ty) => {
+        $crate::abi::predicate_descriptor::<$ty>($class)
     };
 }
 

@@ -4,14 +4,16 @@
 //! `Send` but never shared.
 
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RArc, RString, RVec};
+use abi_stable::std_types::{RArc, ROption, RString, RVec};
 use connect_api::abi::{
-    AckedRecord, ConfigEntry, ConnectorContextApi, ConnectorContextApi_TO, FfiConnectorBox, FfiSinkTaskBox,
-    FfiSourceTaskBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO, SourceTaskContextApi,
+    AckedRecord, ConfigEntry, ConnectorContextApi, ConnectorContextApi_TO, FfiConnectorBox, FfiPredicateBox,
+    FfiSinkTaskBox, FfiSourceTaskBox, FfiTransformationBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO, SourceTaskContextApi,
     SourceTaskContextApi_TO,
 };
 use connect_api::config::ConfigValueInfo;
-use connect_api::{Config, ConnectError, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffset};
+use connect_api::{
+    Config, ConnectError, SinkRecord, SourceRecord, TopicPartition, TopicPartitionOffset, TransformRecord,
+};
 
 /// A configuration in ABI form.
 pub fn config_to_abi(config: &Config) -> RConfig {
@@ -123,5 +125,45 @@ impl SinkTaskHandle {
     /// Stops the task.
     pub fn stop(&mut self) -> Result<(), ConnectError> {
         self.0.stop().into_result()
+    }
+}
+
+/// A transformation instance.
+pub struct TransformationHandle(pub(crate) FfiTransformationBox);
+
+impl TransformationHandle {
+    /// Configures it with its settings (`transforms.<alias>.` removed).
+    pub fn configure(&mut self, config: &Config) -> Result<(), ConnectError> {
+        self.0.configure(config_to_abi(config)).into_result()
+    }
+
+    /// Transforms one record; `None` drops it.
+    pub fn apply(&mut self, record: TransformRecord) -> Result<Option<TransformRecord>, ConnectError> {
+        self.0.apply(record).into_result().map(ROption::into_option)
+    }
+
+    /// Releases its resources.
+    pub fn close(&mut self) {
+        self.0.close()
+    }
+}
+
+/// A predicate instance.
+pub struct PredicateHandle(pub(crate) FfiPredicateBox);
+
+impl PredicateHandle {
+    /// Configures it with its settings (`predicates.<alias>.` removed).
+    pub fn configure(&mut self, config: &Config) -> Result<(), ConnectError> {
+        self.0.configure(config_to_abi(config)).into_result()
+    }
+
+    /// Whether `record` matches.
+    pub fn test(&mut self, record: &TransformRecord) -> Result<bool, ConnectError> {
+        self.0.test(record).into_result()
+    }
+
+    /// Releases its resources.
+    pub fn close(&mut self) {
+        self.0.close()
     }
 }

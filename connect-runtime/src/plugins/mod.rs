@@ -15,10 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use connect_api::abi::{PluginDescriptor, PluginFactory, PluginKind};
+use connect_api::abi::{PluginDescriptor, PluginFactory, PluginKind, PluginType};
 use connect_api::{ConfigDef, ConnectError};
 
-pub use handles::{config_to_abi, ConnectorHandle, SinkTaskHandle, SourceTaskHandle};
+pub use handles::{
+    config_to_abi, ConnectorHandle, PredicateHandle, SinkTaskHandle, SourceTaskHandle, TransformationHandle,
+};
 pub use loader::LoadError;
 
 /// Where a plugin comes from.
@@ -57,10 +59,17 @@ impl fmt::Debug for Plugin {
     }
 }
 
+fn read_config_def(descriptor: &PluginDescriptor) -> Result<ConfigDef, String> {
+    serde_json::from_str(descriptor.config_def.as_str())
+        .map_err(|e| format!("{}: unreadable configuration definition: {e}", descriptor.class))
+}
+
 impl Plugin {
     fn new(descriptor: PluginDescriptor, location: Location) -> Result<Self, String> {
-        let config_def = serde_json::from_str(descriptor.config_def.as_str())
-            .map_err(|e| format!("{}: unreadable configuration definition: {e}", descriptor.class))?;
+        if !matches!(descriptor.plugin_type(), PluginType::Connector(_)) {
+            return Err(format!("{} is not a connector", descriptor.class));
+        }
+        let config_def = read_config_def(&descriptor)?;
         Ok(Plugin { descriptor, location, config_def })
     }
 
@@ -71,7 +80,11 @@ impl Plugin {
 
     /// Source or sink.
     pub fn kind(&self) -> PluginKind {
-        self.descriptor.kind()
+        match self.descriptor.plugin_type() {
+            PluginType::Connector(kind) => kind,
+            // `Plugin::new` takes connectors only.
+            PluginType::Transformation | PluginType::Predicate => unreachable!("a connector plugin"),
+        }
     }
 
     /// The plugin's version.
@@ -104,6 +117,9 @@ impl Plugin {
     pub fn new_connector(&self) -> Result<ConnectorHandle, ConnectError> {
         let factory = match self.descriptor.factory {
             PluginFactory::Source { connector, .. } | PluginFactory::Sink { connector, .. } => connector,
+            PluginFactory::Transformation { .. } | PluginFactory::Predicate { .. } => {
+                return Err(ConnectError::new(format!("{} is not a connector", self.class())))
+            }
         };
         factory().into_result().map(ConnectorHandle)
     }
@@ -112,7 +128,7 @@ impl Plugin {
     pub fn new_source_task(&self) -> Result<SourceTaskHandle, ConnectError> {
         match self.descriptor.factory {
             PluginFactory::Source { task, .. } => task().into_result().map(SourceTaskHandle),
-            PluginFactory::Sink { .. } => Err(ConnectError::new(format!("{} is a sink connector", self.class()))),
+            _ => Err(ConnectError::new(format!("{} is not a source connector", self.class()))),
         }
     }
 
@@ -120,7 +136,79 @@ impl Plugin {
     pub fn new_sink_task(&self) -> Result<SinkTaskHandle, ConnectError> {
         match self.descriptor.factory {
             PluginFactory::Sink { task, .. } => task().into_result().map(SinkTaskHandle),
-            PluginFactory::Source { .. } => Err(ConnectError::new(format!("{} is a source connector", self.class()))),
+            _ => Err(ConnectError::new(format!("{} is not a sink connector", self.class()))),
+        }
+    }
+}
+
+/// A transformation or predicate plugin.
+pub struct TransformPlugin {
+    descriptor: PluginDescriptor,
+    location: Location,
+    config_def: ConfigDef,
+}
+
+impl fmt::Debug for TransformPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransformPlugin")
+            .field("class", &self.class())
+            .field("type", &self.plugin_type())
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl TransformPlugin {
+    fn new(descriptor: PluginDescriptor, location: Location) -> Result<Self, String> {
+        let config_def = read_config_def(&descriptor)?;
+        Ok(TransformPlugin { descriptor, location, config_def })
+    }
+
+    /// The full class name.
+    pub fn class(&self) -> &str {
+        self.descriptor.class.as_str()
+    }
+
+    /// Transformation or predicate.
+    pub fn plugin_type(&self) -> PluginType {
+        self.descriptor.plugin_type()
+    }
+
+    /// The plugin's version.
+    pub fn version(&self) -> &str {
+        self.descriptor.version.as_str()
+    }
+
+    /// Where it was loaded from.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Its own configuration definition.
+    pub fn config_def(&self) -> &ConfigDef {
+        &self.config_def
+    }
+
+    /// Whether `name` designates this plugin: its class name, or the class name without its package
+    /// (`InsertField$Value`).
+    pub fn matches(&self, name: &str) -> bool {
+        let class = self.class();
+        class == name || class.rsplit('.').next() == Some(name)
+    }
+
+    /// A new transformation instance.
+    pub fn new_transformation(&self) -> Result<TransformationHandle, ConnectError> {
+        match self.descriptor.factory {
+            PluginFactory::Transformation { create } => create().into_result().map(TransformationHandle),
+            _ => Err(ConnectError::new(format!("{} is not a transformation", self.class()))),
+        }
+    }
+
+    /// A new predicate instance.
+    pub fn new_predicate(&self) -> Result<PredicateHandle, ConnectError> {
+        match self.descriptor.factory {
+            PluginFactory::Predicate { create } => create().into_result().map(PredicateHandle),
+            _ => Err(ConnectError::new(format!("{} is not a predicate", self.class()))),
         }
     }
 }
@@ -138,6 +226,7 @@ pub struct UnknownPlugin {
 #[derive(Default)]
 struct RegistryState {
     plugins: Vec<Arc<Plugin>>,
+    transforms: Vec<Arc<TransformPlugin>>,
     /// Every file looked at, with its modification time, loaded or not.
     seen: HashMap<PathBuf, Option<SystemTime>>,
 }
@@ -160,11 +249,16 @@ impl PluginRegistry {
         {
             let mut state = registry.lock();
             for descriptor in builtins {
-                match descriptor.map_err(|e| e.to_string()).and_then(|d| Plugin::new(d, Location::Builtin)) {
-                    Ok(plugin) => state.plugins.push(Arc::new(plugin)),
-                    Err(reason) => {
-                        tracing::error!("built-in plugin cannot be registered: {reason}")
+                let added = descriptor.map_err(|e| e.to_string()).and_then(|d| {
+                    if matches!(d.plugin_type(), PluginType::Connector(_)) {
+                        state.plugins.push(Arc::new(Plugin::new(d, Location::Builtin)?));
+                    } else {
+                        state.transforms.push(Arc::new(TransformPlugin::new(d, Location::Builtin)?));
                     }
+                    Ok(())
+                });
+                if let Err(reason) = added {
+                    tracing::error!("built-in plugin cannot be registered: {reason}")
                 }
             }
         }
@@ -217,13 +311,32 @@ impl PluginRegistry {
     }
 
     fn add(&self, state: &mut RegistryState, descriptor: PluginDescriptor, path: &Path) {
-        if let Some(existing) = state.plugins.iter().find(|p| p.class() == descriptor.class.as_str()) {
+        let class = descriptor.class.as_str();
+        let existing = state.plugins.iter().find(|p| p.class() == class).map(|p| &p.location);
+        let existing = existing.or_else(|| state.transforms.iter().find(|p| p.class() == class).map(|p| &p.location));
+        if let Some(existing) = existing {
             tracing::warn!(
                 class = %descriptor.class,
                 file = %path.display(),
-                kept = %existing.location,
+                kept = %existing,
                 "duplicate plugin class; keeping the one loaded first"
             );
+            return;
+        }
+        if !matches!(descriptor.plugin_type(), PluginType::Connector(_)) {
+            match TransformPlugin::new(descriptor, Location::File(path.to_path_buf())) {
+                Ok(plugin) => {
+                    tracing::info!(
+                        class = plugin.class(),
+                        kind = plugin.plugin_type().as_str(),
+                        version = plugin.version(),
+                        file = %path.display(),
+                        "loaded plugin"
+                    );
+                    state.transforms.push(Arc::new(plugin));
+                }
+                Err(reason) => tracing::warn!(file = %path.display(), "skipping plugin: {reason}"),
+            }
             return;
         }
         match Plugin::new(descriptor, Location::File(path.to_path_buf())) {
@@ -241,9 +354,30 @@ impl PluginRegistry {
         }
     }
 
-    /// Every known plugin, built-ins first, then in load order.
+    /// Every known connector plugin, built-ins first, then in load order.
     pub fn plugins(&self) -> Vec<Arc<Plugin>> {
         self.lock().plugins.clone()
+    }
+
+    /// Every known transformation and predicate, built-ins first, then in load order.
+    pub fn transforms(&self) -> Vec<Arc<TransformPlugin>> {
+        self.lock().transforms.clone()
+    }
+
+    /// The transformation (or predicate, by `wanted`) designated by `name`; when unknown, `plugin.path` is
+    /// rescanned once. The error is Kafka Connect's message for a class that cannot be found.
+    pub fn resolve_transform(&self, name: &str, wanted: PluginType) -> Result<Arc<TransformPlugin>, String> {
+        let name = name.trim();
+        let find = || {
+            let state = self.lock();
+            let of_type = || state.transforms.iter().filter(|p| p.plugin_type() == wanted);
+            of_type().find(|p| p.class() == name).or_else(|| of_type().find(|p| p.matches(name))).cloned()
+        };
+        if let Some(found) = find() {
+            return Ok(found);
+        }
+        self.scan();
+        find().ok_or_else(|| format!("Class {name} could not be found."))
     }
 
     /// The plugin designated by `name` (class name or alias), without rescanning.
