@@ -71,8 +71,8 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize) ->
     let worker_config =
         Arc::new(WorkerConfig::from_props(&dir.path().join("worker.properties"), props).expect("worker config"));
     let offsets = Arc::new(FileOffsetStore::open(&dir.path().join("offsets.json")).expect("offsets"));
-    let worker = Worker::new(worker_config, offsets, Arc::new(StatusBoard::new("bench")));
-    let registry = PluginRegistry::new(vec![plugins.to_path_buf()]);
+    let registry = Arc::new(PluginRegistry::new(vec![plugins.to_path_buf()]));
+    let worker = Worker::new(worker_config, registry.clone(), offsets, Arc::new(StatusBoard::new("bench")));
     let plugin = registry.resolve("GeneratorSource").expect("generator plugin");
     let connector: BTreeMap<String, String> = [("name", "bench"), ("connector.class", "GeneratorSource")]
         .into_iter()

@@ -266,6 +266,14 @@ impl SinkTaskContext {
         self.inner.timeout(timeout_ms);
     }
 
+    /// Reports a record this task could not process, from `put` (Kafka Connect's `ErrantRecordReporter`, KIP-610).
+    /// After `put` returns, the runtime handles it as the connector's `errors.*` settings say: with
+    /// `errors.tolerance=all` it is logged and written to the dead letter queue, and `put` should carry on with
+    /// the other records; with `none` the task fails. An error here means the report itself failed.
+    pub fn report_errant(&self, record: SinkRecord, error: ConnectError) -> Result<()> {
+        self.inner.report_errant(record, error).into_result()
+    }
+
     /// Asks for an offset commit (`pre_commit`) as soon as possible.
     pub fn request_commit(&self) {
         self.inner.request_commit();

@@ -131,6 +131,8 @@ pub trait SinkTaskContextApi: Send + Sync {
     /// The task configuration.
     #[sabi(last_prefix_field)]
     fn config(&self) -> RConfig;
+    /// Reports a record the task could not process (Kafka's `ErrantRecordReporter`).
+    fn report_errant(&self, record: SinkRecord, error: ConnectError) -> RResult<(), ConnectError>;
 }
 
 /// A runtime connector context as it crosses the boundary.

@@ -45,7 +45,7 @@ pub fn run(file: &Path) -> anyhow::Result<()> {
     let worker_id = format!("{}:{}", crate::config::local_host_name(), config.http_port());
     let topics = Arc::new(MemoryStatusStore::new());
     let board = Arc::new(StatusBoard::with_sink(worker_id, topics.clone()).track_topics(config.worker.topic_tracking));
-    let worker = Worker::new(Arc::new(config.worker.clone()), offsets.clone(), board.clone());
+    let worker = Worker::new(Arc::new(config.worker.clone()), registry.clone(), offsets.clone(), board.clone());
     let mut herder = StandaloneHerder::new(StandaloneParts {
         worker,
         registry,

@@ -111,7 +111,7 @@ impl DistributedWorker {
         let board =
             Arc::new(StatusBoard::with_sink(config.worker_id(), status_sink).track_topics(config.topic_tracking));
         let offset_store: Arc<dyn OffsetStore> = offsets.clone();
-        let worker = Worker::new(Arc::new(config.worker.clone()), offset_store, board);
+        let worker = Worker::new(Arc::new(config.worker.clone()), registry.clone(), offset_store, board);
 
         let (handle, requests) = HerderHandle::channel();
         let ctx =

@@ -69,7 +69,7 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
     let worker_id = worker_id(&worker_config, &rest_config, &listeners);
     let topics = Arc::new(MemoryStatusStore::new());
     let board = Arc::new(StatusBoard::with_sink(worker_id, topics.clone()).track_topics(worker_config.topic_tracking));
-    let worker = Worker::new(Arc::new(worker_config), offsets.clone(), board);
+    let worker = Worker::new(Arc::new(worker_config), registry.clone(), offsets.clone(), board);
 
     let (handle, requests) = HerderHandle::channel();
     let ctx = rest::RestContext::new(handle.clone(), registry.clone(), Forwarder::new(http), worker.metrics().clone());

@@ -113,7 +113,7 @@ fn sink_entry(entry: &ConnectorOffset) -> HerderResult<(String, i32, Option<i64>
 }
 
 fn group_consumer(worker: &WorkerConfig, name: &str) -> HerderResult<BaseConsumer> {
-    let mut config = kafka::consumer_config(worker, name, 0);
+    let mut config = kafka::consumer_config(worker, name, 0, &Default::default());
     config.set("client.id", format!("connector-offsets-{name}"));
     config.create().map_err(|e| internal(name, "read", e))
 }

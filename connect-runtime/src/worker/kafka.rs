@@ -33,6 +33,8 @@ pub enum Role {
     Producer,
     /// A sink task's consumer (`consumer.`).
     Consumer,
+    /// A task's admin client (`admin.`).
+    Admin,
 }
 
 impl Role {
@@ -41,8 +43,73 @@ impl Role {
         match self {
             Role::Producer => "producer.",
             Role::Consumer => "consumer.",
+            Role::Admin => "admin.",
         }
     }
+
+    /// The connector property prefix that overrides the worker's settings of this client.
+    pub fn override_prefix(self) -> &'static str {
+        match self {
+            Role::Producer => "producer.override.",
+            Role::Consumer => "consumer.override.",
+            Role::Admin => "admin.override.",
+        }
+    }
+}
+
+/// Every per-connector override prefix.
+pub const OVERRIDE_PREFIXES: [&str; 3] = ["producer.override.", "consumer.override.", "admin.override."];
+
+/// The worker's `connector.client.config.override.policy` (Kafka's `ConnectorClientConfigOverridePolicy`):
+/// which client settings a connector may override. `All` is Kafka's default since 3.0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OverridePolicy {
+    /// No override is allowed.
+    None,
+    /// Only the client's principal: `sasl.jaas.config`, `sasl.mechanism`, `security.protocol`.
+    Principal,
+    /// Every setting may be overridden.
+    #[default]
+    All,
+}
+
+impl OverridePolicy {
+    /// The policy a worker property names (class name or alias, as Kafka accepts it).
+    pub fn parse(value: &str) -> Option<Self> {
+        let simple = value.trim().rsplit('.').next().unwrap_or("");
+        let name = simple.strip_suffix("ConnectorClientConfigOverridePolicy").unwrap_or(simple);
+        match name.to_ascii_lowercase().as_str() {
+            "none" => Some(OverridePolicy::None),
+            "principal" => Some(OverridePolicy::Principal),
+            "all" => Some(OverridePolicy::All),
+            _ => None,
+        }
+    }
+
+    /// The policy's name as Kafka's messages say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OverridePolicy::None => "None",
+            OverridePolicy::Principal => "Principal",
+            OverridePolicy::All => "All",
+        }
+    }
+
+    /// Kafka's error for an override `key` (with its prefix) that this policy refuses, if it does.
+    pub fn refuses(self, key: &str) -> Option<String> {
+        let setting = OVERRIDE_PREFIXES.iter().find_map(|p| key.strip_prefix(p))?;
+        let allowed = match self {
+            OverridePolicy::All => true,
+            OverridePolicy::Principal => matches!(setting, "sasl.jaas.config" | "sasl.mechanism" | "security.protocol"),
+            OverridePolicy::None => false,
+        };
+        (!allowed).then(|| format!("The '{}' policy does not allow '{setting}' to be overridden", self.name()))
+    }
+}
+
+/// A connector's overrides of `role`'s settings (the prefix removed).
+fn overrides(connector: &BTreeMap<String, String>, role: Role) -> BTreeMap<String, String> {
+    crate::config::with_prefix(connector, role.override_prefix())
 }
 
 fn apply(config: &mut ClientConfig, settings: &BTreeMap<String, String>, role: Role) {
@@ -79,8 +146,13 @@ fn log_level() -> RDKafkaLogLevel {
 }
 
 /// The producer settings of a source task: `acks=all`, idempotence on (so pipelined sends keep their order per
-/// partition and retries never duplicate), then `producer.*`.
-pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32) -> ClientConfig {
+/// partition and retries never duplicate), then `producer.*`, then the connector's `producer.override.*`.
+pub fn producer_config(
+    worker: &WorkerConfig,
+    connector: &str,
+    task: u32,
+    connector_props: &BTreeMap<String, String>,
+) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &worker.bootstrap_servers)
@@ -88,8 +160,10 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Cli
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set_log_level(log_level());
-    apply(&mut config, &worker.producer, Role::Producer);
-    if let Some(conflict) = idempotence_conflict(&worker.producer) {
+    let mut settings = worker.producer.clone();
+    settings.extend(overrides(connector_props, Role::Producer));
+    apply(&mut config, &settings, Role::Producer);
+    if let Some(conflict) = idempotence_conflict(&settings) {
         tracing::info!("the producer of {connector}-{task} is not idempotent, since {conflict}");
         config.set("enable.idempotence", "false");
     }
@@ -117,8 +191,13 @@ pub(crate) fn idempotence_conflict(settings: &BTreeMap<String, String>) -> Optio
 }
 
 /// The consumer settings of a sink task: group `connect-<connector>`, no auto-commit, `earliest`, then
-/// `consumer.*`.
-pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32) -> ClientConfig {
+/// `consumer.*`, then the connector's `consumer.override.*`.
+pub fn consumer_config(
+    worker: &WorkerConfig,
+    connector: &str,
+    task: u32,
+    connector_props: &BTreeMap<String, String>,
+) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &worker.bootstrap_servers)
@@ -129,6 +208,20 @@ pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Cli
         .set("auto.offset.reset", "earliest")
         .set_log_level(log_level());
     apply(&mut config, &worker.consumer, Role::Consumer);
+    apply(&mut config, &overrides(connector_props, Role::Consumer), Role::Consumer);
+    config
+}
+
+/// The admin client settings of a connector's tasks (topic creation, the dead letter queue): the worker's
+/// `admin.*`, then the connector's `admin.override.*`.
+pub fn admin_config(worker: &WorkerConfig, connector: &str, connector_props: &BTreeMap<String, String>) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &worker.bootstrap_servers)
+        .set("client.id", format!("connector-adminclient-{connector}"))
+        .set_log_level(log_level());
+    apply(&mut config, &crate::config::with_prefix(&worker.props, "admin."), Role::Admin);
+    apply(&mut config, &overrides(connector_props, Role::Admin), Role::Admin);
     config
 }
 
@@ -162,6 +255,43 @@ mod tests {
             translate_assignors("org.apache.kafka.clients.consumer.CooperativeStickyAssignor, RangeAssignor"),
             "cooperative-sticky,range"
         );
+    }
+
+    #[test]
+    fn override_policies_as_kafka() {
+        assert_eq!(OverridePolicy::parse("org.apache.kafka.connect.connector.policy.NoneConnectorClientConfigOverridePolicy"), Some(OverridePolicy::None));
+        assert_eq!(OverridePolicy::parse("Principal"), Some(OverridePolicy::Principal));
+        assert_eq!(OverridePolicy::parse("All"), Some(OverridePolicy::All));
+        assert_eq!(OverridePolicy::parse("Some"), None);
+        assert_eq!(
+            OverridePolicy::None.refuses("producer.override.linger.ms").as_deref(),
+            Some("The 'None' policy does not allow 'linger.ms' to be overridden")
+        );
+        assert!(OverridePolicy::Principal.refuses("consumer.override.sasl.mechanism").is_none());
+        assert!(OverridePolicy::Principal.refuses("admin.override.retries").is_some());
+        assert!(OverridePolicy::All.refuses("admin.override.retries").is_none());
+        assert!(OverridePolicy::None.refuses("producer.linger.ms").is_none());
+    }
+
+    #[test]
+    fn connector_overrides_win_over_worker_settings() {
+        let worker = WorkerConfig::from_props(
+            std::path::Path::new("w.properties"),
+            [("bootstrap.servers", "k:9092"), ("producer.linger.ms", "5"), ("consumer.fetch.min.bytes", "1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap();
+        let connector: BTreeMap<String, String> =
+            [("producer.override.linger.ms", "50"), ("consumer.override.fetch.min.bytes", "9"), ("admin.override.retries", "2")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(producer_config(&worker, "c", 0, &connector).get("linger.ms"), Some("50"));
+        assert_eq!(producer_config(&worker, "c", 0, &BTreeMap::new()).get("linger.ms"), Some("5"));
+        assert_eq!(consumer_config(&worker, "c", 0, &connector).get("fetch.min.bytes"), Some("9"));
+        assert_eq!(admin_config(&worker, "c", &connector).get("retries"), Some("2"));
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! worker or the other tasks.
 
 pub mod converters;
+pub(crate) mod dlq;
+pub(crate) mod errors;
 pub mod kafka;
 pub(crate) mod sink;
 pub(crate) mod source;
 pub mod status;
+pub(crate) mod transforms;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -21,9 +24,11 @@ use connect_api::{Config, ConnectError};
 
 use crate::config::{ConverterSpec, WorkerConfig};
 use crate::metrics::{ConnectMetrics, TaskKind, TaskMetrics, TaskRegistration};
-use crate::plugins::{config_to_abi, Plugin};
+use crate::plugins::{config_to_abi, Plugin, PluginRegistry};
 use crate::storage::OffsetStore;
 use converters::{new_converter, new_header_converter, Converter, HeaderConverter};
+use errors::{ErrorPolicy, RetryWithTolerance};
+use transforms::TransformChain;
 use sink::{SinkTaskRun, Subscription, WorkerSinkTask};
 use source::{HostSourceContext, SourceTaskRun, WorkerSourceTask};
 use status::{State, StatusBoard, StatusKey, TaskId};
@@ -99,16 +104,23 @@ impl TaskHandle {
 /// Runs tasks for the herder.
 pub struct Worker {
     config: Arc<WorkerConfig>,
+    registry: Arc<PluginRegistry>,
     offsets: Arc<dyn OffsetStore>,
     status: Arc<StatusBoard>,
     metrics: Arc<ConnectMetrics>,
 }
 
 impl Worker {
-    /// A worker with its configuration, offset store and status board; its metrics read that board.
-    pub fn new(config: Arc<WorkerConfig>, offsets: Arc<dyn OffsetStore>, status: Arc<StatusBoard>) -> Self {
+    /// A worker with its configuration, plugins (for transformations), offset store and status board; its
+    /// metrics read that board.
+    pub fn new(
+        config: Arc<WorkerConfig>,
+        registry: Arc<PluginRegistry>,
+        offsets: Arc<dyn OffsetStore>,
+        status: Arc<StatusBoard>,
+    ) -> Self {
         let metrics = Arc::new(ConnectMetrics::new(status.clone()));
-        Worker { config, offsets, status, metrics }
+        Worker { config, registry, offsets, status, metrics }
     }
 
     /// The worker configuration.
@@ -161,6 +173,7 @@ impl Worker {
             .inspect_err(failed)?;
         let connector_props = &connector_props;
         let prepared = self.converters(connector_props).inspect_err(failed)?;
+        let policy = ErrorPolicy::from_props(connector_props).inspect_err(failed)?;
         let control = Arc::new(TaskControl::new(paused));
         let (done_tx, done_rx) = mpsc::channel();
         let kind = match plugin.kind() {
@@ -168,8 +181,14 @@ impl Worker {
             PluginKind::Sink => TaskKind::Sink,
         };
         let registration = self.metrics.register_task(id.clone(), kind);
-        let parts =
-            TaskParts { converters: prepared, control: control.clone(), metrics: registration.metrics().clone() };
+        let parts = TaskParts {
+            converters: prepared,
+            control: control.clone(),
+            metrics: registration.metrics().clone(),
+            policy,
+            registry: self.registry.clone(),
+            connector_props: connector_props.clone(),
+        };
         let job: Box<dyn FnOnce() -> Result<(), ConnectError> + Send> = match plugin.kind() {
             PluginKind::Source => self.source_job(id.clone(), plugin, task_config, parts),
             PluginKind::Sink => {
@@ -213,6 +232,7 @@ impl Worker {
             key: new_converter(&key.class, &key.settings, true).map_err(|e| e.context("key.converter"))?,
             value: new_converter(&value.class, &value.settings, false).map_err(|e| e.context("value.converter"))?,
             header: new_header_converter(&header.class, &header.settings).map_err(|e| e.context("header.converter"))?,
+            classes: ConverterClasses { key: key.class, value: value.class, header: header.class },
         })
     }
 
@@ -228,9 +248,10 @@ impl Worker {
         let status = self.status.clone();
         let worker_metrics = self.metrics.clone();
         Box::new(move || {
-            let TaskParts { converters, control, metrics } = parts;
+            let TaskParts { converters, control, metrics, policy, registry, connector_props } = parts;
             let started = plugin.new_source_task().and_then(|task| {
-                let producer_config = kafka::producer_config(&config, &id.connector, id.task);
+                let transforms = TransformChain::build(&connector_props, &registry)?;
+                let producer_config = kafka::producer_config(&config, &id.connector, id.task, &connector_props);
                 let mut runner = WorkerSourceTask::new(SourceTaskRun {
                     id: id.clone(),
                     task,
@@ -238,6 +259,9 @@ impl Worker {
                     key_converter: converters.key,
                     value_converter: converters.value,
                     header_converter: converters.header,
+                    converter_classes: converters.classes,
+                    transforms,
+                    errors: RetryWithTolerance::new(policy),
                     offsets: offsets.clone(),
                     flush_interval: config.offset_flush_interval,
                     flush_timeout: config.offset_flush_timeout,
@@ -276,18 +300,24 @@ impl Worker {
                 Some(regex) if topics.is_empty() => Subscription::Regex(regex),
                 _ => Subscription::Topics(topics),
             };
-            let TaskParts { converters, control, metrics } = parts;
+            let TaskParts { converters, control, metrics, policy, registry, connector_props } = parts;
             let started = plugin.new_sink_task().and_then(|task| {
+                let transforms = TransformChain::build(&connector_props, &registry)?;
                 WorkerSinkTask::start(
                     SinkTaskRun {
                         id: id.clone(),
                         task,
                         config: config_to_abi(&task_config),
-                        consumer_config: kafka::consumer_config(&config, &id.connector, id.task),
+                        consumer_config: kafka::consumer_config(&config, &id.connector, id.task, &connector_props),
                         subscription,
+                        connector_class: plugin.class().to_string(),
                         key_converter: converters.key,
                         value_converter: converters.value,
                         header_converter: converters.header,
+                        converter_classes: converters.classes,
+                        transforms,
+                        errors: RetryWithTolerance::new(policy),
+                        dlq: dlq::DlqConfig::from_props(&connector_props, &config, &id)?,
                         max_poll_records: kafka::max_poll_records(&config),
                         commit_interval: config.offset_flush_interval,
                         control,
@@ -308,10 +338,21 @@ struct TaskParts {
     converters: Converters,
     control: Arc<TaskControl>,
     metrics: Arc<TaskMetrics>,
+    policy: ErrorPolicy,
+    registry: Arc<PluginRegistry>,
+    connector_props: Config,
 }
 
 struct Converters {
     key: Box<dyn Converter>,
     value: Box<dyn Converter>,
     header: Box<dyn HeaderConverter>,
+    classes: ConverterClasses,
+}
+
+/// The class names of a task's converters, as error reports name them.
+pub(crate) struct ConverterClasses {
+    pub key: String,
+    pub value: String,
+    pub header: String,
 }

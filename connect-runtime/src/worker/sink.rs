@@ -18,8 +18,12 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::{ClientContext, Message, Timestamp};
 
 use super::converters::{Converter, HeaderConverter};
+use super::dlq::{DeadLetterQueue, DlqConfig, RawRecord};
+use super::errors::{Failure, RetryWithTolerance, Stage};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
-use super::TaskControl;
+use super::transforms::TransformChain;
+use super::{ConverterClasses, TaskControl};
+use connect_api::TransformRecord;
 use crate::metrics::TaskMetrics;
 use crate::plugins::SinkTaskHandle;
 
@@ -51,6 +55,8 @@ struct SinkState {
     requests: Requests,
     /// A failure inside a rebalance callback, reported by the loop.
     failure: Option<ConnectError>,
+    /// Records the task reported as errant during `put`, handled by the loop once `put` returned.
+    errant: Vec<(SinkRecord, ConnectError)>,
 }
 
 /// State shared by the task loop, the consumer's rebalance callbacks and the task's context.
@@ -60,9 +66,15 @@ pub(crate) struct SinkShared {
     state: Mutex<SinkState>,
     task: Mutex<SinkTaskHandle>,
     metrics: Arc<TaskMetrics>,
+    /// The dead letter queue, flushed before every offset commit.
+    dlq: Mutex<Option<DeadLetterQueue>>,
 }
 
 impl SinkShared {
+    fn dlq(&self) -> MutexGuard<'_, Option<DeadLetterQueue>> {
+        self.dlq.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn state(&self) -> MutexGuard<'_, SinkState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -121,6 +133,10 @@ impl SinkShared {
         if changed.is_empty() {
             // Nothing new since the last commit: done, as Kafka Connect counts it.
             return Ok(true);
+        }
+        // Dead letters of the records being committed must be in Kafka first.
+        if let Some(dlq) = self.dlq().as_ref() {
+            dlq.flush()?;
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
@@ -264,6 +280,11 @@ impl SinkTaskContextApi for HostSinkContext {
         self.shared.state().requests.commit = true;
     }
 
+    fn report_errant(&self, record: SinkRecord, error: ConnectError) -> abi_stable::std_types::RResult<(), ConnectError> {
+        self.shared.state().errant.push((record, error));
+        abi_stable::std_types::RResult::ROk(())
+    }
+
     fn config(&self) -> RConfig {
         self.config.clone()
     }
@@ -284,9 +305,14 @@ pub(crate) struct SinkTaskRun {
     pub config: RConfig,
     pub consumer_config: rdkafka::ClientConfig,
     pub subscription: Subscription,
+    pub connector_class: String,
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
+    pub converter_classes: ConverterClasses,
+    pub transforms: TransformChain,
+    pub errors: RetryWithTolerance,
+    pub dlq: Option<DlqConfig>,
     pub max_poll_records: usize,
     pub commit_interval: Duration,
     pub control: Arc<TaskControl>,
@@ -300,6 +326,10 @@ pub(crate) struct WorkerSinkTask {
     shared: Arc<SinkShared>,
     consumer: BaseConsumer<SinkContext>,
     converters: SinkConverters,
+    transforms: TransformChain,
+    errors: RetryWithTolerance,
+    /// The connector class, as errant-record reports name the failing class.
+    connector_class: String,
     max_poll_records: usize,
     commit_interval: Duration,
     next_commit: Instant,
@@ -326,7 +356,11 @@ impl WorkerSinkTask {
             state: Mutex::default(),
             task: Mutex::new(run.task),
             metrics: run.metrics,
+            dlq: Mutex::new(None),
         });
+        if let Some(dlq) = run.dlq {
+            *shared.dlq() = Some(DeadLetterQueue::open(dlq)?);
+        }
         let consumer: BaseConsumer<SinkContext> = run
             .consumer_config
             .create_with_context(SinkContext { shared: shared.clone() })
@@ -355,7 +389,11 @@ impl WorkerSinkTask {
                 key: run.key_converter,
                 value: run.value_converter,
                 header: run.header_converter,
+                classes: run.converter_classes,
             },
+            transforms: run.transforms,
+            errors: run.errors,
+            connector_class: run.connector_class,
             max_poll_records: run.max_poll_records,
             commit_interval: run.commit_interval,
             next_commit: Instant::now() + run.commit_interval,
@@ -379,6 +417,7 @@ impl WorkerSinkTask {
         self.shared.metrics.set_partition_count(0);
         let closed = if assigned.is_empty() { Ok(()) } else { self.shared.task().close(assigned) };
         let stopped = self.shared.task().stop();
+        self.transforms.close();
         self.consumer.unsubscribe();
         outcome.and(committed).and(closed).and(stopped)
     }
@@ -391,11 +430,20 @@ impl WorkerSinkTask {
             if let Some(err) = self.shared.state().failure.take() {
                 return Err(err);
             }
-            if !batch.is_empty() {
+            if batch.is_empty() {
+                // Every record of the batch was dropped or skipped: they count as consumed.
+                let mut state = self.shared.state();
+                for span in spans {
+                    if state.assignment.contains(&span.tp) {
+                        state.current.insert(span.tp, span.last + 1);
+                    }
+                }
+            } else {
                 let records = batch.len();
                 self.shared.metrics.record_read(records);
                 let started = Instant::now();
                 let put = self.shared.task().put(batch);
+                self.handle_errant()?;
                 match put {
                     Ok(()) => {
                         for span in &spans {
@@ -421,6 +469,42 @@ impl WorkerSinkTask {
                 self.next_commit = Instant::now() + self.commit_interval;
                 self.shared.commit(&self.consumer, None)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Handles the records the task reported as errant during `put` (Kafka's `ErrantRecordReporter`): each fails
+    /// the task (`errors.tolerance=none`) or is logged and sent to the dead letter queue, its bytes converted back
+    /// with the task's converters.
+    fn handle_errant(&mut self) -> Result<(), ConnectError> {
+        let errant = std::mem::take(&mut self.shared.state().errant);
+        for (record, error) in errant {
+            let failure = match self.errors.fail::<()>(Failure { stage: Stage::TaskPut, class: self.connector_class.clone(), error })? {
+                Ok(()) => continue,
+                Err(failure) => failure,
+            };
+            let topic = record.topic.as_str();
+            let mut key = Vec::new();
+            let mut value = Vec::new();
+            let has_key = self.converters.key.from_connect(topic, record.key_schema(), &record.key, &mut key)?;
+            let has_value = self.converters.value.from_connect(topic, record.value_schema(), &record.value, &mut value)?;
+            let mut header_bytes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+            for header in record.headers.iter() {
+                let mut out = Vec::new();
+                let present =
+                    self.converters.header.from_connect_header(topic, &header.key, header.schema(), &header.value, &mut out)?;
+                header_bytes.push((header.key.to_string(), present.then_some(out)));
+            }
+            let raw = RawRecord {
+                topic,
+                partition: record.kafka_partition,
+                offset: record.kafka_offset,
+                key: has_key.then_some(&key[..]),
+                value: has_value.then_some(&value[..]),
+                timestamp: record.timestamp.into_option(),
+                headers: header_bytes.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect(),
+            };
+            report(&self.id, self.errors.policy(), &self.shared, &raw, &failure)?;
         }
         Ok(())
     }
@@ -497,6 +581,14 @@ impl WorkerSinkTask {
         let mut batch = RVec::new();
         let mut spans: Vec<Span> = Vec::new();
         let mut timeout = POLL_TIMEOUT;
+        let mut processing = Processing {
+            id: &self.id,
+            shared: &self.shared,
+            control: &self.control,
+            converters: &mut self.converters,
+            transforms: &mut self.transforms,
+            errors: &mut self.errors,
+        };
         while batch.len() < self.max_poll_records {
             let Some(polled) = self.consumer.poll(timeout) else {
                 break;
@@ -509,18 +601,104 @@ impl WorkerSinkTask {
                     break;
                 }
             };
-            let record = self.converters.convert(&message)?;
-            match spans.iter_mut().find(|s| s.tp.partition == record.kafka_partition && s.tp.topic == record.topic) {
-                Some(span) => span.last = record.kafka_offset,
-                None => spans.push(Span {
-                    tp: record.topic_partition(),
-                    first: record.kafka_offset,
-                    last: record.kafka_offset,
-                }),
+            let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+            match spans.iter_mut().find(|s| s.tp.partition == partition && s.tp.topic == topic) {
+                Some(span) => span.last = offset,
+                None => spans.push(Span { tp: TopicPartition::new(topic, partition), first: offset, last: offset }),
             }
-            batch.push(record);
+            if let Some(record) = processing.process(&message)? {
+                batch.push(record);
+            }
         }
         Ok((batch, spans))
+    }
+}
+
+/// What converting and transforming a consumed message needs, borrowed apart from the consumer that holds the
+/// message.
+struct Processing<'a> {
+    id: &'a TaskId,
+    shared: &'a SinkShared,
+    control: &'a TaskControl,
+    converters: &'a mut SinkConverters,
+    transforms: &'a mut TransformChain,
+    errors: &'a mut RetryWithTolerance,
+}
+
+impl Processing<'_> {
+    /// Converts and transforms one consumed message; `None` when a transformation dropped it or it failed with a
+    /// tolerated error (then it was reported).
+    fn process(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<SinkRecord>, ConnectError> {
+        let control = self.control;
+        let stopping = || control.stopping();
+        let record = match self.converters.convert(message, self.errors, &stopping)? {
+            Ok(record) => record,
+            Err(failure) => {
+                report(self.id, self.errors.policy(), self.shared, &raw_record(message), &failure)?;
+                return Ok(None);
+            }
+        };
+        if self.transforms.is_empty() {
+            return Ok(Some(record));
+        }
+        let (partition, offset) = (record.kafka_partition, record.kafka_offset);
+        match self.transforms.apply(TransformRecord::from_sink(record), self.errors, &stopping)? {
+            Ok(Some(transformed)) => Ok(Some(transformed.into_sink(partition, offset))),
+            Ok(None) => Ok(None),
+            Err(failure) => {
+                report(self.id, self.errors.policy(), self.shared, &raw_record(message), &failure)?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Logs a tolerated failure (`errors.log.enable`) and sends the record to the dead letter queue, if any.
+fn report(
+id: &TaskId,
+policy: &super::errors::ErrorPolicy,
+shared: &SinkShared,
+record: &RawRecord<'_>,
+failure: &Failure,
+) -> Result<(), ConnectError> {
+    if policy.log {
+        let message = if policy.log_messages {
+            format!(
+                ", where consumed record is {{topic='{}', partition={}, offset={}, key={:?}, value={:?}}}",
+                record.topic,
+                record.partition,
+                record.offset,
+                record.key.map(String::from_utf8_lossy),
+                record.value.map(String::from_utf8_lossy)
+            )
+        } else {
+            format!(", where consumed record is {{topic='{}', partition={}, offset={}}}", record.topic, record.partition, record.offset)
+        };
+        tracing::error!(
+            "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
+            id,
+            failure.stage.name(),
+            failure.class,
+            failure.error.status_trace()
+        );
+    }
+    if let Some(dlq) = shared.dlq().as_mut() {
+        dlq.report(record, failure)?;
+    }
+    Ok(())
+}
+
+
+/// A consumed message as the dead letter queue takes it.
+fn raw_record<'a>(message: &'a BorrowedMessage<'a>) -> RawRecord<'a> {
+    RawRecord {
+        topic: message.topic(),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key(),
+        value: message.payload(),
+        timestamp: message.timestamp().to_millis(),
+        headers: message.headers().map(|h| h.iter().map(|h| (h.key, h.value)).collect()).unwrap_or_default(),
     }
 }
 
@@ -529,28 +707,49 @@ struct SinkConverters {
     key: Box<dyn Converter>,
     value: Box<dyn Converter>,
     header: Box<dyn HeaderConverter>,
+    classes: ConverterClasses,
 }
 
 impl SinkConverters {
-    /// A consumed message as a sink record.
-    fn convert(&mut self, message: &BorrowedMessage<'_>) -> Result<SinkRecord, ConnectError> {
+    /// A consumed message as a sink record; `Ok(Err)` is a tolerated failure.
+    fn convert(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        errors: &mut RetryWithTolerance,
+        stopping: &dyn Fn() -> bool,
+    ) -> Result<Result<SinkRecord, Failure>, ConnectError> {
         let topic = message.topic();
         let at = || format!("topic {topic} partition {} offset {}", message.partition(), message.offset());
-        let (key_schema, key) = self
-            .key
-            .to_connect(topic, message.key())
-            .map_err(|e| e.context(format!("key converter failed on the record at {}", at())))?;
-        let (value_schema, value) = self
-            .value
-            .to_connect(topic, message.payload())
-            .map_err(|e| e.context(format!("value converter failed on the record at {}", at())))?;
+        let key_converter = &mut self.key;
+        let (key_schema, key) = match errors.execute(Stage::KeyConverter, &self.classes.key, stopping, || {
+            key_converter
+                .to_connect(topic, message.key())
+                .map_err(|e| e.context(format!("key converter failed on the record at {}", at())))
+        })? {
+            Ok(converted) => converted,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        let value_converter = &mut self.value;
+        let (value_schema, value) = match errors.execute(Stage::ValueConverter, &self.classes.value, stopping, || {
+            value_converter
+                .to_connect(topic, message.payload())
+                .map_err(|e| e.context(format!("value converter failed on the record at {}", at())))
+        })? {
+            Ok(converted) => converted,
+            Err(failure) => return Ok(Err(failure)),
+        };
         let mut headers = Headers::new();
         if let Some(kafka_headers) = message.headers() {
+            let header_converter = &mut self.header;
             for header in kafka_headers.iter() {
-                let (schema, value) = self
-                    .header
-                    .to_connect_header(topic, header.key, header.value)
-                    .map_err(|e| e.context(format!("header converter failed on header {} at {}", header.key, at())))?;
+                let (schema, value) = match errors.execute(Stage::HeaderConverter, &self.classes.header, stopping, || {
+                    header_converter
+                        .to_connect_header(topic, header.key, header.value)
+                        .map_err(|e| e.context(format!("header converter failed on header {} at {}", header.key, at())))
+                })? {
+                    Ok(converted) => converted,
+                    Err(failure) => return Ok(Err(failure)),
+                };
                 headers.add(header.key, schema, value);
             }
         }
@@ -559,7 +758,7 @@ impl SinkConverters {
             Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
         };
-        Ok(SinkRecord {
+        Ok(Ok(SinkRecord {
             topic: RString::from(topic),
             kafka_partition: message.partition(),
             kafka_offset: message.offset(),
@@ -570,6 +769,6 @@ impl SinkConverters {
             timestamp: timestamp.into(),
             timestamp_type,
             headers,
-        })
+        }))
     }
 }

@@ -19,8 +19,11 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientContext, Message};
 
 use super::converters::{Converter, HeaderConverter};
+use super::errors::{Failure, RetryWithTolerance, Stage};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
-use super::TaskControl;
+use super::transforms::TransformChain;
+use super::{ConverterClasses, TaskControl};
+use connect_api::TransformRecord;
 use crate::metrics::TaskMetrics;
 use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
@@ -36,7 +39,7 @@ const ACK_WAIT: Duration = Duration::from_millis(20);
 
 struct Ack {
     seq: u64,
-    outcome: Result<(i32, i64), String>,
+    outcome: Outcome,
 }
 
 /// Receives delivery reports on librdkafka's polling thread and hands them to the task thread.
@@ -51,8 +54,8 @@ impl ProducerContext for AckContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         let outcome = match result {
-            Ok(message) => Ok((message.partition(), message.offset())),
-            Err((err, _)) => Err(err.to_string()),
+            Ok(message) => Outcome::Written(message.partition(), message.offset()),
+            Err((err, _)) => Outcome::Failed(err.to_string()),
         };
         // The task thread may be gone after a failure; nothing is waiting for this report then.
         let _ = self.acks.send(Ack { seq: seq as u64, outcome });
@@ -76,9 +79,20 @@ impl SourceTaskContextApi for HostSourceContext {
     }
 }
 
+/// What became of a record handed to the producer (or skipped before it).
+enum Outcome {
+    /// Written at this partition and offset.
+    Written(i32, i64),
+    /// Refused by Kafka.
+    Failed(String),
+    /// Dropped by a transformation, or skipped after a tolerated failure: never sent, yet done.
+    Skipped,
+}
+
 struct InFlight {
+    /// The record as the task polled it (before transformations).
     record: SourceRecord,
-    outcome: Option<Result<(i32, i64), String>>,
+    outcome: Option<Outcome>,
 }
 
 /// Records sent and not yet retired, and the offsets that became committable.
@@ -117,25 +131,20 @@ impl Ledger {
             self.record_ack(ack);
         }
         let mut retired = RVec::new();
-        while let Some(front) = self.submitted.front() {
-            match &front.outcome {
-                None => break,
-                Some(Ok(_)) => {
-                    let Some(InFlight { record, outcome: Some(Ok((partition, offset))) }) = self.submitted.pop_front()
-                    else {
-                        break;
-                    };
-                    self.base_seq += 1;
+        while self.submitted.front().is_some_and(|f| f.outcome.is_some()) {
+            let Some(InFlight { record, outcome: Some(outcome) }) = self.submitted.pop_front() else {
+                break;
+            };
+            self.base_seq += 1;
+            match outcome {
+                Outcome::Written(partition, offset) => {
                     let metadata = RecordMetadata { topic: record.topic.clone(), partition, offset };
                     retired.push(AckedRecord { record, metadata: ROption::RSome(metadata) });
                 }
-                Some(Err(_)) => {
+                Outcome::Skipped => retired.push(AckedRecord { record, metadata: ROption::RNone }),
+                Outcome::Failed(e) => {
                     // The acknowledged records before it go back first, so the task sees poll order.
                     self.retire(task, std::mem::take(&mut retired))?;
-                    let Some(InFlight { record, outcome: Some(Err(e)) }) = self.submitted.pop_front() else {
-                        break;
-                    };
-                    self.base_seq += 1;
                     let error = ConnectError::new(format!(
                         "Unrecoverable exception from producer send callback for topic {}: {e}",
                         record.topic
@@ -191,6 +200,9 @@ pub(crate) struct SourceTaskRun {
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
+    pub converter_classes: ConverterClasses,
+    pub transforms: TransformChain,
+    pub errors: RetryWithTolerance,
     pub offsets: Arc<dyn OffsetStore>,
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
@@ -208,6 +220,9 @@ pub(crate) struct WorkerSourceTask {
     key_converter: Box<dyn Converter>,
     value_converter: Box<dyn Converter>,
     header_converter: Box<dyn HeaderConverter>,
+    converter_classes: ConverterClasses,
+    transforms: TransformChain,
+    errors: RetryWithTolerance,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     header_buf: Vec<u8>,
@@ -243,6 +258,9 @@ impl WorkerSourceTask {
             key_converter: run.key_converter,
             value_converter: run.value_converter,
             header_converter: run.header_converter,
+            converter_classes: run.converter_classes,
+            transforms: run.transforms,
+            errors: run.errors,
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             header_buf: Vec::new(),
@@ -268,6 +286,7 @@ impl WorkerSourceTask {
         // Whatever happened, offsets of acknowledged records are safe to commit.
         let drained = self.finish_in_flight();
         self.commit_offsets();
+        self.transforms.close();
         let stopped = self.task.stop();
         outcome.and(drained).and(stopped)
     }
@@ -301,40 +320,113 @@ impl WorkerSourceTask {
                     last_topic = record.topic.to_string();
                     self.status.topic_used(&self.id, &last_topic);
                 }
-                self.send(record)?;
+                self.process(record)?;
             }
             self.metrics.set_active_records(self.ledger.submitted.len());
         }
         Ok(())
     }
 
-    fn send(&mut self, record: SourceRecord) -> Result<(), ConnectError> {
-        let topic = record.topic.as_str();
-        self.key_buf.clear();
-        self.value_buf.clear();
-        let has_key = self
-            .key_converter
-            .from_connect(topic, record.key_schema(), &record.key, &mut self.key_buf)
-            .map_err(|e| e.context(format!("key converter failed on a record for topic {topic}")))?;
-        let has_value = self
-            .value_converter
-            .from_connect(topic, record.value_schema(), &record.value, &mut self.value_buf)
-            .map_err(|e| e.context(format!("value converter failed on a record for topic {topic}")))?;
-        let headers = if record.headers.is_empty() {
-            None
-        } else {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for header in record.headers.iter() {
-                self.header_buf.clear();
-                let present = self
-                    .header_converter
-                    .from_connect_header(topic, &header.key, header.schema(), &header.value, &mut self.header_buf)
-                    .map_err(|e| e.context(format!("header converter failed on header {}", header.key)))?;
-                let value = if present { Some(&self.header_buf[..]) } else { None };
-                headers = headers.insert(Header { key: header.key.as_str(), value });
+    /// Transforms, converts and sends one polled record; a record a transformation drops, or that failed with
+    /// a tolerated error, is retired as skipped in its turn, so its offset still becomes committable.
+    fn process(&mut self, record: SourceRecord) -> Result<(), ConnectError> {
+        if self.transforms.is_empty() {
+            return self.send(record, None);
+        }
+        let original = record.clone();
+        let (transformable, partition, offset) = TransformRecord::from_source(record);
+        let control = self.control.clone();
+        let stopping = || control.stopping();
+        match self.transforms.apply(transformable, &mut self.errors, &stopping)? {
+            Ok(Some(transformed)) => self.send(transformed.into_source(partition, offset), Some(original)),
+            Ok(None) => {
+                self.skip(original);
+                Ok(())
             }
-            Some(headers)
+            Err(failure) => {
+                self.log_failure(&failure, &original);
+                self.skip(original);
+                Ok(())
+            }
+        }
+    }
+
+    fn skip(&mut self, original: SourceRecord) {
+        self.ledger.submitted.push_back(InFlight { record: original, outcome: Some(Outcome::Skipped) });
+    }
+
+    /// Logs a tolerated failure when `errors.log.enable` is set (source connectors have no dead letter queue).
+    fn log_failure(&self, failure: &Failure, record: &SourceRecord) {
+        if !self.errors.policy().log {
+            return;
+        }
+        let message = if self.errors.policy().log_messages { format!(", where source record is = {record:?}") } else { String::new() };
+        tracing::error!(
+            "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
+            self.id,
+            failure.stage.name(),
+            failure.class,
+            failure.error.status_trace()
+        );
+    }
+
+    /// Converts the key, value and headers into the buffers; `Ok(Err)` is a tolerated failure.
+    fn convert(&mut self, record: &SourceRecord) -> Result<Result<(bool, bool, Option<OwnedHeaders>), Failure>, ConnectError> {
+        let topic = record.topic.as_str();
+        let control = self.control.clone();
+        let stopping = || control.stopping();
+        let (key_buf, value_buf, header_buf) = (&mut self.key_buf, &mut self.value_buf, &mut self.header_buf);
+        key_buf.clear();
+        value_buf.clear();
+        let key_converter = &mut self.key_converter;
+        let has_key = match self.errors.execute(Stage::KeyConverter, &self.converter_classes.key, &stopping, || {
+            key_buf.clear();
+            key_converter.from_connect(topic, record.key_schema(), &record.key, key_buf)
+        })? {
+            Ok(present) => present,
+            Err(failure) => return Ok(Err(failure)),
         };
+        let value_converter = &mut self.value_converter;
+        let has_value = match self.errors.execute(Stage::ValueConverter, &self.converter_classes.value, &stopping, || {
+            value_buf.clear();
+            value_converter.from_connect(topic, record.value_schema(), &record.value, value_buf)
+        })? {
+            Ok(present) => present,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        if record.headers.is_empty() {
+            return Ok(Ok((has_key, has_value, None)));
+        }
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        let header_converter = &mut self.header_converter;
+        for header in record.headers.iter() {
+            let present = match self.errors.execute(Stage::HeaderConverter, &self.converter_classes.header, &stopping, || {
+                header_buf.clear();
+                header_converter
+                    .from_connect_header(topic, &header.key, header.schema(), &header.value, header_buf)
+                    .map_err(|e| e.context(format!("header {}", header.key)))
+            })? {
+                Ok(present) => present,
+                Err(failure) => return Ok(Err(failure)),
+            };
+            let value = if present { Some(&header_buf[..]) } else { None };
+            headers = headers.insert(Header { key: header.key.as_str(), value });
+        }
+        Ok(Ok((has_key, has_value, Some(headers))))
+    }
+
+    /// Sends `record`; the ledger keeps `original` (the record before transformations) when there is one.
+    fn send(&mut self, record: SourceRecord, original: Option<SourceRecord>) -> Result<(), ConnectError> {
+        let (has_key, has_value, headers) = match self.convert(&record)? {
+            Ok(converted) => converted,
+            Err(failure) => {
+                let original = original.unwrap_or(record);
+                self.log_failure(&failure, &original);
+                self.skip(original);
+                return Ok(());
+            }
+        };
+        let topic = record.topic.as_str();
         let seq = self.ledger.next_seq();
         let mut message = BaseRecord::with_opaque_to(topic, seq as usize);
         if has_key {
@@ -367,11 +459,13 @@ impl WorkerSourceTask {
                 Err((err, _)) => {
                     // Refused at once (an unknown partition, a record too large): it fails in its turn, after the
                     // records sent before it, so the task hears of it in poll order.
-                    self.ledger.submitted.push_back(InFlight { record, outcome: Some(Err(err.to_string())) });
+                    let record = original.unwrap_or(record);
+                    self.ledger.submitted.push_back(InFlight { record, outcome: Some(Outcome::Failed(err.to_string())) });
                     return Ok(());
                 }
             }
         }
+        let record = original.unwrap_or(record);
         self.ledger.submitted.push_back(InFlight { record, outcome: None });
         Ok(())
     }

@@ -22,7 +22,7 @@ pub use config::KafkaConfigStore;
 pub use config_state::{ClusterConfigState, RestartRequest, SessionKey, TargetState};
 pub use offsets::KafkaOffsetStore;
 pub use status::{KafkaStatusStore, PutOutcome, StoredStatus};
-pub use topics::{ensure_topics, topic_settings, TopicSpec};
+pub use topics::{create_missing_topics, ensure_topics, topic_settings, TopicSpec};
 
 /// How long a store waits for the broker by default (Kafka Connect's `READ_WRITE_TOTAL_TIMEOUT_MS`).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

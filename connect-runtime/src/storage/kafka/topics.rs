@@ -56,22 +56,31 @@ pub async fn ensure_topics(
     topics: &[TopicSpec],
     timeout: Duration,
 ) -> Result<(), StorageError> {
+    let compacted: Vec<TopicSpec> = topics
+        .iter()
+        .cloned()
+        .map(|mut t| {
+            t.settings.insert("cleanup.policy".to_string(), "compact".to_string());
+            t
+        })
+        .collect();
+    create_missing_topics(client, &compacted, timeout).await
+}
+
+/// Creates the topics that do not exist yet with their partitions, replication factor and settings, then waits
+/// until every topic is visible in the cluster's metadata. An existing topic is used as it is.
+pub async fn create_missing_topics(
+    client: &rdkafka::ClientConfig,
+    topics: &[TopicSpec],
+    timeout: Duration,
+) -> Result<(), StorageError> {
     let all = || topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
     let deadline = Instant::now() + timeout;
     let admin: AdminClient<DefaultClientContext> =
         client.create().map_err(|e| kafka_error(&all(), format!("cannot create an admin client: {e}")))?;
     let settings: Vec<Vec<(&str, &str)>> = topics
         .iter()
-        .map(|t| {
-            let mut settings: Vec<(&str, &str)> = t
-                .settings
-                .iter()
-                .filter(|(k, _)| *k != "cleanup.policy")
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            settings.push(("cleanup.policy", "compact"));
-            settings
-        })
+        .map(|t| t.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
         .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
@@ -85,13 +94,13 @@ pub async fn ensure_topics(
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let results = tokio::time::timeout(timeout, admin.create_topics(&new_topics, &options))
         .await
-        .map_err(|_| kafka_error(&all(), format!("timed out after {timeout:?} creating the internal topics")))?
-        .map_err(|e| kafka_error(&all(), format!("cannot create the internal topics: {e}")))?;
+        .map_err(|_| kafka_error(&all(), format!("timed out after {timeout:?} creating the topics")))?
+        .map_err(|e| kafka_error(&all(), format!("cannot create the topics: {e}")))?;
     let mut created = Vec::new();
     for result in results {
         match result {
             Ok(name) => {
-                tracing::info!(topic = %name, "created internal topic");
+                tracing::info!(topic = %name, "created topic");
                 created.push(name);
             }
             Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => tracing::debug!(topic = %name, "topic exists"),
