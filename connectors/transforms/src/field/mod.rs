@@ -1,9 +1,33 @@
-//! (filled in by the transforms work)
+//! Kafka's transformations of a key's or value's fields and schema, each with a `$Key` and a `$Value` variant
+//! (`Cast`, `ExtractField`, `Flatten`, `HoistField`, `InsertField`, `MaskField`, `ReplaceField`,
+//! `SetSchemaMetadata`) plus `ValueToKey`. They handle records with a schema (Struct values, the schema is
+//! rebuilt and cached) and without one (Map values), with Kafka's configuration keys and error messages.
 
-use connect_api::abi::PluginDescriptor;
+use connect_api::abi::{transformation_descriptor, PluginDescriptor};
 use connect_api::ConnectError;
 
-/// The descriptors of this module's transformations.
+mod common;
+mod extract_field;
+mod hoist_field;
+mod path;
+mod set_schema_metadata;
+mod value_to_key;
+
+pub use extract_field::ExtractField;
+pub use hoist_field::HoistField;
+pub use set_schema_metadata::SetSchemaMetadata;
+pub use value_to_key::ValueToKey;
+
+/// The descriptors of this module's transformations, one per Java class name.
 pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
-    Vec::new()
+    let class = |name: &str| format!("{}.{name}", crate::PACKAGE);
+    vec![
+        transformation_descriptor::<ExtractField<true>>(&class("ExtractField$Key")),
+        transformation_descriptor::<ExtractField<false>>(&class("ExtractField$Value")),
+        transformation_descriptor::<HoistField<true>>(&class("HoistField$Key")),
+        transformation_descriptor::<HoistField<false>>(&class("HoistField$Value")),
+        transformation_descriptor::<SetSchemaMetadata<true>>(&class("SetSchemaMetadata$Key")),
+        transformation_descriptor::<SetSchemaMetadata<false>>(&class("SetSchemaMetadata$Value")),
+        transformation_descriptor::<ValueToKey>(&class("ValueToKey")),
+    ]
 }
