@@ -94,6 +94,17 @@ pub(crate) fn require_map(value: Value, purpose: &str) -> Result<Value, ConnectE
     }
 }
 
+/// Kafka's `Requirements.requireMap`, giving the map's entries.
+pub(crate) fn require_map_entries(value: Value, purpose: &str) -> Result<impl Iterator<Item = MapEntry>, ConnectError> {
+    match value {
+        Value::Map(entries) => Ok(entries.into_iter()),
+        other => Err(ConnectError::data(format!(
+            "Only Map objects supported in absence of schema for [{purpose}], found: {}",
+            java_class_name(&other)
+        ))),
+    }
+}
+
 /// Kafka's `Requirements.requireStruct`.
 pub(crate) fn require_struct(value: Value, purpose: &str) -> Result<Struct, ConnectError> {
     match value {

@@ -9,12 +9,16 @@ use connect_api::ConnectError;
 mod common;
 mod extract_field;
 mod hoist_field;
+mod insert_field;
 mod path;
+mod replace_field;
 mod set_schema_metadata;
 mod value_to_key;
 
 pub use extract_field::ExtractField;
 pub use hoist_field::HoistField;
+pub use insert_field::InsertField;
+pub use replace_field::ReplaceField;
 pub use set_schema_metadata::SetSchemaMetadata;
 pub use value_to_key::ValueToKey;
 
@@ -26,6 +30,10 @@ pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
         transformation_descriptor::<ExtractField<false>>(&class("ExtractField$Value")),
         transformation_descriptor::<HoistField<true>>(&class("HoistField$Key")),
         transformation_descriptor::<HoistField<false>>(&class("HoistField$Value")),
+        transformation_descriptor::<InsertField<true>>(&class("InsertField$Key")),
+        transformation_descriptor::<InsertField<false>>(&class("InsertField$Value")),
+        transformation_descriptor::<ReplaceField<true>>(&class("ReplaceField$Key")),
+        transformation_descriptor::<ReplaceField<false>>(&class("ReplaceField$Value")),
         transformation_descriptor::<SetSchemaMetadata<true>>(&class("SetSchemaMetadata$Key")),
         transformation_descriptor::<SetSchemaMetadata<false>>(&class("SetSchemaMetadata$Value")),
         transformation_descriptor::<ValueToKey>(&class("ValueToKey")),
