@@ -8,16 +8,20 @@ use connect_api::ConnectError;
 
 mod common;
 mod extract_field;
+mod flatten;
 mod hoist_field;
 mod insert_field;
+mod mask_field;
 mod path;
 mod replace_field;
 mod set_schema_metadata;
 mod value_to_key;
 
 pub use extract_field::ExtractField;
+pub use flatten::Flatten;
 pub use hoist_field::HoistField;
 pub use insert_field::InsertField;
+pub use mask_field::MaskField;
 pub use replace_field::ReplaceField;
 pub use set_schema_metadata::SetSchemaMetadata;
 pub use value_to_key::ValueToKey;
@@ -28,10 +32,14 @@ pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
     vec![
         transformation_descriptor::<ExtractField<true>>(&class("ExtractField$Key")),
         transformation_descriptor::<ExtractField<false>>(&class("ExtractField$Value")),
+        transformation_descriptor::<Flatten<true>>(&class("Flatten$Key")),
+        transformation_descriptor::<Flatten<false>>(&class("Flatten$Value")),
         transformation_descriptor::<HoistField<true>>(&class("HoistField$Key")),
         transformation_descriptor::<HoistField<false>>(&class("HoistField$Value")),
         transformation_descriptor::<InsertField<true>>(&class("InsertField$Key")),
         transformation_descriptor::<InsertField<false>>(&class("InsertField$Value")),
+        transformation_descriptor::<MaskField<true>>(&class("MaskField$Key")),
+        transformation_descriptor::<MaskField<false>>(&class("MaskField$Value")),
         transformation_descriptor::<ReplaceField<true>>(&class("ReplaceField$Key")),
         transformation_descriptor::<ReplaceField<false>>(&class("ReplaceField$Value")),
         transformation_descriptor::<SetSchemaMetadata<true>>(&class("SetSchemaMetadata$Key")),
