@@ -210,7 +210,7 @@ fn format_field(out: &mut String, dt: &DateTime<Utc>, letter: char, count: usize
         'H' => pad(out, i64::from(dt.hour()), count),
         'k' => pad(out, if dt.hour() == 0 { 24 } else { i64::from(dt.hour()) }, count),
         'K' => pad(out, i64::from(dt.hour() % 12), count),
-        'h' => pad(out, if dt.hour() % 12 == 0 { 12 } else { i64::from(dt.hour() % 12) }, count),
+        'h' => pad(out, if dt.hour().is_multiple_of(12) { 12 } else { i64::from(dt.hour() % 12) }, count),
         'm' => pad(out, i64::from(dt.minute()), count),
         's' => pad(out, i64::from(dt.second()), count),
         'S' => pad(out, i64::from(dt.timestamp_subsec_millis()), count),

@@ -28,7 +28,7 @@ mod tests {
 
     #[test]
     fn drops_records_with_and_without_schema() {
-        let mut filter = Filter::default();
+        let mut filter = Filter;
         filter.configure(&Config::from([("unknown".to_string(), "ignored".to_string())])).unwrap();
         assert!(filter.config_def().keys().is_empty());
         assert!(filter.apply(TransformRecord::new("t")).unwrap().is_none());

@@ -9,8 +9,6 @@ use regex::Regex;
 /// A compiled Java pattern.
 #[derive(Clone, Debug)]
 pub(crate) struct JavaRegex {
-    /// The pattern as configured.
-    source: String,
     /// The pattern anchored at both ends, for `matches()`.
     full: Regex,
     /// The pattern as is, for `replaceFirst` (which searches, as Java's does).
@@ -23,17 +21,12 @@ impl JavaRegex {
         let translated = translate_quotes(pattern)?;
         let search = Regex::new(&translated).map_err(|e| e.to_string())?;
         let full = Regex::new(&format!(r"\A(?:{translated})\z")).map_err(|e| e.to_string())?;
-        Ok(JavaRegex { source: pattern.to_string(), full, search })
+        Ok(JavaRegex { full, search })
     }
 
     /// Whether the whole of `text` matches (Java's `Matcher.matches()`).
     pub(crate) fn matches(&self, text: &str) -> bool {
         self.full.is_match(text)
-    }
-
-    /// The pattern as configured.
-    pub(crate) fn as_str(&self) -> &str {
-        &self.source
     }
 
     /// Compiles a Java replacement string against this pattern's groups.
@@ -210,7 +203,6 @@ mod tests {
         assert!(!r.matches("foobar"));
         assert!(!r.matches("xfoo"));
         assert!(JavaRegex::new("a|ab").unwrap().matches("ab"));
-        assert_eq!(r.as_str(), "foo");
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod insert_header;
 mod javaregex;
 mod predicates;
 mod regex_router;
-// mod timestamp_converter;
+mod timestamp_converter;
 mod timestamp_router;
 mod values;
 
@@ -24,7 +24,7 @@ pub use header_from::{HeaderFromKey, HeaderFromValue};
 pub use insert_header::InsertHeader;
 pub use predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 pub use regex_router::RegexRouter;
-// pub use timestamp_converter::{TimestampConverterKey, TimestampConverterValue};
+pub use timestamp_converter::{TimestampConverterKey, TimestampConverterValue};
 pub use timestamp_router::TimestampRouter;
 
 /// The package of Kafka's predicates.
@@ -41,8 +41,8 @@ pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
         transformation_descriptor::<HeaderFromValue>(&t("HeaderFrom$Value")),
         transformation_descriptor::<InsertHeader>(&t("InsertHeader")),
         transformation_descriptor::<RegexRouter>(&t("RegexRouter")),
-        // transformation_descriptor::<TimestampConverterKey>(&t("TimestampConverter$Key")),
-        // transformation_descriptor::<TimestampConverterValue>(&t("TimestampConverter$Value")),
+        transformation_descriptor::<TimestampConverterKey>(&t("TimestampConverter$Key")),
+        transformation_descriptor::<TimestampConverterValue>(&t("TimestampConverter$Value")),
         transformation_descriptor::<TimestampRouter>(&t("TimestampRouter")),
         predicate_descriptor::<TopicNameMatches>(&p("TopicNameMatches")),
         predicate_descriptor::<HasHeaderKey>(&p("HasHeaderKey")),
@@ -57,6 +57,24 @@ mod tests {
     #[test]
     fn one_descriptor_per_class() {
         let all: Vec<PluginDescriptor> = descriptors().into_iter().map(|d| d.unwrap()).collect();
-        assert_eq!(all.len(), 10);
+        let classes: Vec<&str> = all.iter().map(|d| d.class.as_str()).collect();
+        assert_eq!(
+            classes,
+            [
+                "org.apache.kafka.connect.transforms.DropHeaders",
+                "org.apache.kafka.connect.transforms.Filter",
+                "org.apache.kafka.connect.transforms.HeaderFrom$Key",
+                "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+                "org.apache.kafka.connect.transforms.InsertHeader",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+                "org.apache.kafka.connect.transforms.TimestampConverter$Key",
+                "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+                "org.apache.kafka.connect.transforms.TimestampRouter",
+                "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+                "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
+                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+            ]
+        );
+        assert!(all[0].config_def.contains("\"names\""));
     }
 }

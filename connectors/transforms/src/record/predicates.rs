@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn record_is_tombstone() {
-        let mut p = RecordIsTombstone::default();
+        let mut p = RecordIsTombstone;
         p.configure(&Config::new()).unwrap();
         assert!(p.test(&TransformRecord::new("t")).unwrap());
         assert!(p.test(&TransformRecord::new("t").with_value(Some(Schema::optional_string()), Value::Null)).unwrap());
