@@ -252,7 +252,7 @@ impl Parsed {
         };
         let hour = match (self.hour_of_day, self.hour_of_half_day) {
             (Some(h), _) => h,
-            (None, Some(h)) => h + if self.pm == Some(true) { 12 } else { 0 },
+            (None, Some(h)) => h.checked_add(if self.pm == Some(true) { 12 } else { 0 })?,
             (None, None) => {
                 if self.pm == Some(true) {
                     12
@@ -500,6 +500,8 @@ mod tests {
         assert_eq!(parse("yyyy-MM-dd", "1970-01"), None);
         assert_eq!(parse("yyyy", ""), None);
         assert_eq!(parse("yyyy", "99999999999999999999999"), None);
+        assert_eq!(parse("h a", "9223372036854775807 PM"), None);
+        assert_eq!(parse("D", "9223372036854775807"), None);
     }
 
     #[test]

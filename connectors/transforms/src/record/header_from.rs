@@ -37,6 +37,7 @@ key_value_variants!(
 );
 
 impl HeaderFrom {
+    /// An unconfigured transformation of the key or the value.
     pub(crate) fn new(target: Target) -> Self {
         HeaderFrom {
             target,

@@ -112,6 +112,7 @@ fn found(value: &Value) -> String {
 }
 
 impl TimestampConverter {
+    /// An unconfigured transformation of the key or the value.
     pub(crate) fn new(target: Target) -> Self {
         TimestampConverter {
             target,

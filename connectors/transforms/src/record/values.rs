@@ -342,6 +342,44 @@ mod tests {
     }
 
     #[test]
+    fn odd_inputs_do_not_panic() {
+        let odd = [
+            "\\",
+            "\\:",
+            ":",
+            "::::",
+            "\"",
+            "[",
+            "{",
+            "1:",
+            "1::::",
+            "9:9:9:9:9",
+            "é",
+            "1é",
+            "-",
+            "+",
+            ".",
+            "1.",
+            ".5",
+            "1e+",
+            "1e-5",
+            "0x10",
+            "\u{0}",
+            "2019-02-30",
+            "99:99:99.999Z",
+            "9999-99-99T99:99:99.999Z",
+        ];
+        for text in odd {
+            let _ = parse_string(text);
+            for pattern in ["yyyy-MM-dd", "HH:mm:ss.SSS'Z'", "yyyyMMddHHmmssSSS", "EEE MMM d h:mm a z", "G y D k K X"] {
+                let _ = DateFormat::new(pattern).unwrap().parse(text);
+            }
+        }
+        assert_eq!(parsed(".5"), string(".5"));
+        assert_eq!(parsed("1."), (Some(Schema::int8()), Value::Int8(1)));
+    }
+
+    #[test]
     fn kafka_tokenizer_quirks_are_kept() {
         assert_eq!(parsed("12:30"), (Some(Schema::int8()), Value::Int8(12)));
         assert_eq!(parsed("1,2"), (Some(Schema::int8()), Value::Int8(1)));
