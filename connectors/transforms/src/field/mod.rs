@@ -6,6 +6,7 @@
 use connect_api::abi::{transformation_descriptor, PluginDescriptor};
 use connect_api::ConnectError;
 
+mod cast;
 mod common;
 mod extract_field;
 mod flatten;
@@ -17,6 +18,7 @@ mod replace_field;
 mod set_schema_metadata;
 mod value_to_key;
 
+pub use cast::Cast;
 pub use extract_field::ExtractField;
 pub use flatten::Flatten;
 pub use hoist_field::HoistField;
@@ -30,6 +32,8 @@ pub use value_to_key::ValueToKey;
 pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
     let class = |name: &str| format!("{}.{name}", crate::PACKAGE);
     vec![
+        transformation_descriptor::<Cast<true>>(&class("Cast$Key")),
+        transformation_descriptor::<Cast<false>>(&class("Cast$Value")),
         transformation_descriptor::<ExtractField<true>>(&class("ExtractField$Key")),
         transformation_descriptor::<ExtractField<false>>(&class("ExtractField$Value")),
         transformation_descriptor::<Flatten<true>>(&class("Flatten$Key")),
