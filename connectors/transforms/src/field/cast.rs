@@ -51,8 +51,11 @@ fn valid_output(t: SchemaType) -> Result<SchemaType> {
     }
 }
 
+/// The field casts and the whole-value cast of a spec.
+type Spec = (Vec<(String, SchemaType)>, Option<SchemaType>);
+
 /// Kafka's `Cast.parseFieldTypes`: the field casts and the whole-value cast.
-fn parse_spec(mappings: &[String]) -> Result<(Vec<(String, SchemaType)>, Option<SchemaType>)> {
+fn parse_spec(mappings: &[String]) -> Result<Spec> {
     if mappings.is_empty() {
         return Err(config_message("Must specify at least one field to cast."));
     }
