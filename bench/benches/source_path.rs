@@ -3,7 +3,8 @@
 //!
 //! Both producers use the same client settings (acks=all, idempotence on); each side sends N records and is
 //! timed from start until the broker acknowledged all of them (the topic's end offset reaches N). Prints
-//! records/s for 100 B and 1 KiB values and the ratio connect-rs / raw rdkafka.
+//! records/s for 100 B and 1 KiB values and the ratio connect-rs / raw rdkafka; then the same source path with a
+//! chain of three of Kafka's transformations against none, and that ratio.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,7 +58,7 @@ fn raw(broker: &Broker, topic: &str, n: i64, size: usize) -> Duration {
 }
 
 /// connect-rs: the generator plugin loaded from its `.so`, run as a standalone task.
-fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize) -> Duration {
+fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize, chain: &[(&str, &str)]) -> Duration {
     let dir = tempfile::tempdir().expect("temp dir");
     let props: BTreeMap<String, String> = [
         ("bootstrap.servers", broker.bootstrap()),
@@ -75,8 +76,9 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize) ->
     let worker = Worker::new(worker_config, registry.clone(), offsets, Arc::new(StatusBoard::new("bench")));
     let plugin = registry.resolve("GeneratorSource").expect("generator plugin");
     let connector: BTreeMap<String, String> = [("name", "bench"), ("connector.class", "GeneratorSource")]
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
+        .iter()
+        .chain(chain)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let task_config: BTreeMap<String, String> = [
         ("topic", topic.to_string()),
@@ -121,10 +123,42 @@ fn main() {
             broker.create_topic(&raw_topic, 1);
             broker.create_topic(&connect_topic, 1);
             raw_best = raw_best.min(raw(&broker, &raw_topic, n, size));
-            connect_best = connect_best.min(connect(&broker, &plugins, &connect_topic, n, size));
+            connect_best = connect_best.min(connect(&broker, &plugins, &connect_topic, n, size, &[]));
         }
         let raw_rate = n as f64 / raw_best.as_secs_f64();
         let connect_rate = n as f64 / connect_best.as_secs_f64();
         println!("| {} B | {n} | {raw_rate:.0} | {connect_rate:.0} | {:.2} |", size + 2, connect_rate / raw_rate);
     }
+
+    // A chain of three transformations that leave the bytes as they are, so both sides write the same records:
+    // a topic rewrite to itself, a schema name, and a predicate-guarded header drop that never matches.
+    let chain: &[(&str, &str)] = &[
+        ("transforms", "route,name,drop"),
+        ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+        ("transforms.route.regex", "(.*)"),
+        ("transforms.route.replacement", "$1"),
+        ("transforms.name.type", "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value"),
+        ("transforms.name.schema.name", "com.example.Line"),
+        ("transforms.drop.type", "org.apache.kafka.connect.transforms.DropHeaders"),
+        ("transforms.drop.headers", "trace"),
+        ("transforms.drop.predicate", "tomb"),
+        ("predicates", "tomb"),
+        ("predicates.tomb.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"),
+    ];
+    println!();
+    println!("| value size | records | no transforms (records/s) | 3 transforms (records/s) | ratio |");
+    println!("|---|---|---|---|---|");
+    let (size, n) = (98usize, 200_000i64);
+    let (mut plain_best, mut chain_best) = (Duration::MAX, Duration::MAX);
+    for round in 0..rounds {
+        let plain_topic = format!("plain-{round}");
+        let chain_topic = format!("chain-{round}");
+        broker.create_topic(&plain_topic, 1);
+        broker.create_topic(&chain_topic, 1);
+        plain_best = plain_best.min(connect(&broker, &plugins, &plain_topic, n, size, &[]));
+        chain_best = chain_best.min(connect(&broker, &plugins, &chain_topic, n, size, chain));
+    }
+    let plain_rate = n as f64 / plain_best.as_secs_f64();
+    let chain_rate = n as f64 / chain_best.as_secs_f64();
+    println!("| {} B | {n} | {plain_rate:.0} | {chain_rate:.0} | {:.2} |", size + 2, chain_rate / plain_rate);
 }

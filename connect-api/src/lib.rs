@@ -43,7 +43,7 @@ pub use connector::{
 };
 pub use data::{Field, Header, Headers, MapEntry, Schema, SchemaBuilder, SchemaType, Struct, Value};
 pub use error::{ConnectError, ErrorKind, Result};
-pub use transform::{Predicate, TransformRecord, Transformation};
 pub use record::{
     RecordMetadata, SinkRecord, SourceMap, SourceRecord, TimestampType, TopicPartition, TopicPartitionOffset,
 };
+pub use transform::{Predicate, TransformRecord, Transformation};

@@ -9,7 +9,6 @@ use super::{
     FfiTransformation, FfiTransformationBox, FfiTransformation_TO, PluginDescriptor, PluginFactory, RConfig,
     SinkTaskContextBox, SourceTaskContextBox,
 };
-use crate::transform::{Predicate, TransformRecord, Transformation};
 use crate::connector::{
     config_from_abi, config_to_abi, Connector, ConnectorContext, SinkConnector, SinkTask, SinkTaskContext,
     SourceConnector, SourceTask, SourceTaskContext,
@@ -17,6 +16,7 @@ use crate::connector::{
 use crate::error::{ConnectError, Result};
 use crate::panic::guard;
 use crate::record::{SinkRecord, TopicPartition, TopicPartitionOffset};
+use crate::transform::{Predicate, TransformRecord, Transformation};
 
 struct ConnectorAdapter<C>(C);
 
@@ -195,7 +195,12 @@ extern "C" fn new_predicate<P: Predicate + Default>() -> RResult<FfiPredicateBox
         .into()
 }
 
-fn described(class: &str, version: String, def: &crate::config::ConfigDef, factory: PluginFactory) -> Result<PluginDescriptor> {
+fn described(
+    class: &str,
+    version: String,
+    def: &crate::config::ConfigDef,
+    factory: PluginFactory,
+) -> Result<PluginDescriptor> {
     let config_def = serde_json::to_string(def)
         .map_err(|e| ConnectError::new(format!("cannot encode the configuration definition of {class}: {e}")))?;
     Ok(PluginDescriptor {
@@ -210,7 +215,12 @@ fn described(class: &str, version: String, def: &crate::config::ConfigDef, facto
 pub fn transformation_descriptor<T: Transformation + Default>(class: &str) -> Result<PluginDescriptor> {
     guard(&format!("describing {class}"), || {
         let t = T::default();
-        described(class, t.version(), &t.config_def(), PluginFactory::Transformation { create: new_transformation::<T> })
+        described(
+            class,
+            t.version(),
+            &t.config_def(),
+            PluginFactory::Transformation { create: new_transformation::<T> },
+        )
     })
 }
 

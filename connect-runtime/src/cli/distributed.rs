@@ -39,6 +39,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
     let auth = config.rest.basic_auth.as_ref().map(BasicAuth::load).transpose()?;
 
     let registry = Arc::new(PluginRegistry::new(config.worker.plugin_path.clone()));
+    registry.set_override_policy(config.worker.client_override_policy);
     let worker = DistributedWorker::start(config, &runtime, registry, &file)?;
     let stop = super::stop_on_signals()?;
     super::serve_rest(&runtime, listeners, rest::auth::protect(rest::router(worker.rest.clone()), auth));

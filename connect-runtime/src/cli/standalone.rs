@@ -36,6 +36,7 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
         RestConfig::from_props(worker_file, &worker_config.props, std::env::var("KAFKA_OPTS").ok().as_deref())?;
 
     let registry = Arc::new(PluginRegistry::new(worker_config.plugin_path.clone()));
+    registry.set_override_policy(worker_config.client_override_policy);
     let mut connectors = Vec::new();
     for file in connector_files {
         let config = load_connector_config(file)?;

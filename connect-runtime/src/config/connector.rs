@@ -8,6 +8,7 @@ use connect_api::abi::PluginKind;
 use connect_api::config::{Config, ConfigDef, ConfigKey, ConfigType, ConfigValueInfo, Importance, Validator};
 
 use super::{read_properties, ConfigError};
+use crate::worker::kafka::OverridePolicy;
 
 /// Source or sink, as the REST API names connector types.
 pub type ConnectorType = PluginKind;
@@ -74,11 +75,42 @@ pub fn connector_config_def(kind: PluginKind) -> ConfigDef {
                 .group("Predicates", 1),
         )
         .define(
+            ConfigKey::new("errors.retry.timeout", ConfigType::Long)
+                .default_value("0")
+                .validator(Validator::Range { min: Some(-1.0), max: None })
+                .importance(Importance::Medium)
+                .documentation("The maximum duration in milliseconds that a failed operation will be reattempted. The default is 0, which means no retries will be attempted. Use -1 for infinite retries.")
+                .group("Error Handling", 1),
+        )
+        .define(
+            ConfigKey::new("errors.retry.delay.max.ms", ConfigType::Long)
+                .default_value("60000")
+                .validator(Validator::Range { min: Some(1.0), max: None })
+                .importance(Importance::Medium)
+                .documentation("The maximum duration in milliseconds between consecutive retry attempts.")
+                .group("Error Handling", 2),
+        )
+        .define(
             ConfigKey::new("errors.tolerance", ConfigType::String)
                 .default_value("none")
                 .validator(Validator::CaseInsensitiveOneOf(vec!["none".into(), "all".into()]))
                 .importance(Importance::Medium)
-                .group("Error Handling", 1),
+                .documentation("Behavior for tolerating errors during connector operation. 'none' is the default value and signals that any error will result in an immediate connector task failure; 'all' changes the behavior to skip over problematic records.")
+                .group("Error Handling", 3),
+        )
+        .define(
+            ConfigKey::new("errors.log.enable", ConfigType::Boolean)
+                .default_value("false")
+                .importance(Importance::Medium)
+                .documentation("If true, write each error and the details of the failed operation and problematic record to the Connect application log.")
+                .group("Error Handling", 4),
+        )
+        .define(
+            ConfigKey::new("errors.log.include.messages", ConfigType::Boolean)
+                .default_value("false")
+                .importance(Importance::Medium)
+                .documentation("Whether to include in the log the Connect record that resulted in a failure.")
+                .group("Error Handling", 5),
         );
     match kind {
         PluginKind::Sink => def
@@ -96,14 +128,35 @@ pub fn connector_config_def(kind: PluginKind) -> ConfigDef {
                     .documentation("Regular expression giving topics to consume.")
                     .group(common, 4),
             )
-            .define(ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String).default_value("")),
+            .define(
+                ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String)
+                    .default_value("")
+                    .importance(Importance::Medium)
+                    .documentation("The name of the topic to be used as the dead letter queue (DLQ) for messages that result in an error when processed by this sink connector, or its transformations or converters. The topic name is blank by default, which means that no messages are to be recorded in the DLQ.")
+                    .group("Error Handling", 6),
+            )
+            .define(
+                ConfigKey::new("errors.deadletterqueue.topic.replication.factor", ConfigType::Short)
+                    .default_value("3")
+                    .importance(Importance::Medium)
+                    .documentation("Replication factor used to create the dead letter queue topic when it doesn't already exist.")
+                    .group("Error Handling", 7),
+            )
+            .define(
+                ConfigKey::new("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean)
+                    .default_value("false")
+                    .importance(Importance::Medium)
+                    .documentation("If true, add headers containing error context to the messages written to the dead letter queue. To avoid clashing with headers from the original record, all error context header keys, all error context header keys will start with __connect.errors.")
+                    .group("Error Handling", 8),
+            ),
         PluginKind::Source => def.define(ConfigKey::new("topic.creation.groups", ConfigType::List).default_value("")),
     }
 }
 
-/// Checks the framework keys of `props` for a connector of `kind`, including the rules across keys and the
-/// features this runtime does not support yet; one entry per key of the framework definition.
-pub fn validate_framework_keys(kind: PluginKind, props: &Config) -> Vec<ConfigValueInfo> {
+/// Checks the framework keys of `props` for a connector of `kind`, including the rules across keys, the client
+/// overrides the worker's `policy` refuses and the features this runtime does not support yet; one entry per key
+/// of the framework definition.
+pub fn validate_framework_keys(kind: PluginKind, props: &Config, policy: OverridePolicy) -> Vec<ConfigValueInfo> {
     let def = connector_config_def(kind);
     let mut infos = def.validate(props);
     let mut add_error = |key: &str, message: String| {
@@ -125,23 +178,22 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config) -> Vec<ConfigVa
     }
     // Declared by Kafka Connect, planned here, not implemented yet: refuse clearly rather than ignore.
     let not_yet = "is not supported by this version of connect-rs yet (see README, Limitations)";
-    for key in ["transforms", "predicates", "errors.deadletterqueue.topic.name", "topic.creation.groups"] {
-        if set(key) {
-            add_error(key, format!("{key} {not_yet}"));
-        }
+    if set("topic.creation.groups") {
+        add_error("topic.creation.groups", format!("topic.creation.groups {not_yet}"));
     }
-    if props.get("errors.tolerance").is_some_and(|v| v.trim().eq_ignore_ascii_case("all")) {
-        add_error("errors.tolerance", format!("errors.tolerance=all {not_yet}"));
-    }
-    let unsupported_prefixes = ["producer.override.", "consumer.override.", "admin.override.", "topic.creation."];
     let mut extra: Vec<ConfigValueInfo> = Vec::new();
     for key in props.keys() {
-        if unsupported_prefixes.iter().any(|p| key.starts_with(p)) && key != "topic.creation.groups" {
+        let refused = if key.starts_with("topic.creation.") && key != "topic.creation.groups" {
+            Some(format!("{key} {not_yet}"))
+        } else {
+            policy.refuses(key)
+        };
+        if let Some(message) = refused {
             extra.push(ConfigValueInfo {
                 name: key.clone(),
                 value: props.get(key).cloned(),
                 recommended_values: Vec::new(),
-                errors: vec![format!("{key} {not_yet}")],
+                errors: vec![message],
                 visible: true,
             });
         }
@@ -229,12 +281,22 @@ mod tests {
     fn sink_topics_rules_and_unsupported_features() {
         let mut props = Config::from([("name".into(), "s".into()), ("connector.class".into(), "X".into())]);
         let errors = |props: &Config| -> Vec<String> {
-            validate_framework_keys(PluginKind::Sink, props).into_iter().flat_map(|i| i.errors).collect()
+            validate_framework_keys(PluginKind::Sink, props, OverridePolicy::All)
+                .into_iter()
+                .flat_map(|i| i.errors)
+                .collect()
         };
         assert_eq!(errors(&props), ["Must configure one of topics or topics.regex"]);
         props.insert("topics".into(), "t".into());
         assert!(errors(&props).is_empty());
-        props.insert("transforms".into(), "a".into());
+        props.insert("producer.override.linger.ms".into(), "5".into());
+        assert!(errors(&props).is_empty());
+        let refused: Vec<String> = validate_framework_keys(PluginKind::Sink, &props, OverridePolicy::None)
+            .into_iter()
+            .flat_map(|i| i.errors)
+            .collect();
+        assert_eq!(refused, ["The 'None' policy does not allow 'linger.ms' to be overridden"]);
+        props.insert("topic.creation.default.partitions".into(), "3".into());
         assert!(errors(&props)[0].contains("not supported"));
     }
 }

@@ -8,6 +8,7 @@ use connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validato
 
 use super::providers::ConfigProviders;
 use super::{read_properties, with_prefix, ConfigError};
+use crate::worker::kafka::OverridePolicy;
 
 /// The default converter when none is configured, as Strimzi's default (Kafka's own sample sets it too).
 pub const DEFAULT_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -68,6 +69,8 @@ pub struct WorkerConfig {
     pub topic_tracking: bool,
     /// `topic.tracking.allow.reset`: allow `PUT /connectors/{name}/topics/reset`.
     pub topic_tracking_allow_reset: bool,
+    /// `connector.client.config.override.policy`: which client settings connectors may override.
+    pub client_override_policy: OverridePolicy,
 }
 
 fn worker_config_def() -> ConfigDef {
@@ -154,6 +157,13 @@ impl WorkerConfig {
         if bootstrap_servers.is_empty() {
             return Err(ConfigError::new(file, Some("bootstrap.servers"), "must list at least one host:port"));
         }
+        let policy_key = "connector.client.config.override.policy";
+        let client_override_policy = match props.get(policy_key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => OverridePolicy::default(),
+            Some(value) => OverridePolicy::parse(value).ok_or_else(|| {
+                ConfigError::new(file, Some(policy_key), format!("{value} is not one of None, Principal, All"))
+            })?,
+        };
         let base_dir = file.parent().unwrap_or(Path::new("."));
         let resolve = |p: &str| {
             let p = PathBuf::from(p);
@@ -186,6 +196,7 @@ impl WorkerConfig {
             config_providers: ConfigProviders::from_worker(file, &props)?,
             topic_tracking: parsed.boolean("topic.tracking.enable").unwrap_or(true),
             topic_tracking_allow_reset: parsed.boolean("topic.tracking.allow.reset").unwrap_or(true),
+            client_override_policy,
             props,
         })
     }

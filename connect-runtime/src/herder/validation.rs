@@ -45,8 +45,9 @@ pub fn validate(registry: &PluginRegistry, props: &Config) -> Result<(Arc<Plugin
     let own = connector
         .validate(props)
         .map_err(|e| InvalidConnector::Instantiation { class: plugin.class().to_string(), message: e.to_string() })?;
-    let mut framework = validate_framework_keys(plugin.kind(), props);
+    let mut framework = validate_framework_keys(plugin.kind(), props, registry.override_policy());
     check_converters(props, &mut framework);
+    framework.extend(crate::worker::transforms::validate(props, registry));
     // The connector's own definition wins over the framework's on a clash, as in Kafka Connect.
     let mut values: Vec<ConfigValueInfo> =
         framework.into_iter().filter(|f| !own.iter().any(|o| o.name == f.name)).collect();

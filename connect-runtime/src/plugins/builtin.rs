@@ -11,13 +11,15 @@ use connect_mirror::{
     HEARTBEAT_CONNECTOR_CLASS, SOURCE_CONNECTOR_CLASS,
 };
 
-/// The descriptors of all built-in connectors: MirrorMaker 2's three and the HTTP Bridge; the Kafka Exporter will
-/// be registered here.
+/// The descriptors of all built-in plugins: MirrorMaker 2's three connectors, the HTTP Bridge, and Kafka's
+/// transformations and predicates; the Kafka Exporter will be registered here.
 pub fn descriptors() -> Vec<Result<PluginDescriptor, ConnectError>> {
-    vec![
+    let mut all = vec![
         source_descriptor::<MirrorSourceConnector>(SOURCE_CONNECTOR_CLASS),
         source_descriptor::<MirrorCheckpointConnector>(CHECKPOINT_CONNECTOR_CLASS),
         source_descriptor::<MirrorHeartbeatConnector>(HEARTBEAT_CONNECTOR_CLASS),
         source_descriptor::<HttpBridgeConnector>(BRIDGE_CONNECTOR_CLASS),
-    ]
+    ];
+    all.extend(connect_transforms::descriptors());
+    all
 }

@@ -7,8 +7,8 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, ROption, RString, RVec};
 use connect_api::abi::{
     AckedRecord, ConfigEntry, ConnectorContextApi, ConnectorContextApi_TO, FfiConnectorBox, FfiPredicateBox,
-    FfiSinkTaskBox, FfiSourceTaskBox, FfiTransformationBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO, SourceTaskContextApi,
-    SourceTaskContextApi_TO,
+    FfiSinkTaskBox, FfiSourceTaskBox, FfiTransformationBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO,
+    SourceTaskContextApi, SourceTaskContextApi_TO,
 };
 use connect_api::config::ConfigValueInfo;
 use connect_api::{

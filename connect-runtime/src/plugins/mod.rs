@@ -23,6 +23,8 @@ pub use handles::{
 };
 pub use loader::LoadError;
 
+use crate::worker::kafka::OverridePolicy;
+
 /// Where a plugin comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
@@ -235,6 +237,8 @@ struct RegistryState {
 pub struct PluginRegistry {
     dirs: Vec<PathBuf>,
     state: Mutex<RegistryState>,
+    /// The worker's `connector.client.config.override.policy`, a plugin in Kafka Connect too.
+    override_policy: Mutex<OverridePolicy>,
 }
 
 impl PluginRegistry {
@@ -245,7 +249,11 @@ impl PluginRegistry {
 
     /// A registry with the given built-ins instead of the worker's own (for tests).
     pub fn with_builtins(dirs: Vec<PathBuf>, builtins: Vec<Result<PluginDescriptor, ConnectError>>) -> Self {
-        let registry = PluginRegistry { dirs, state: Mutex::new(RegistryState::default()) };
+        let registry = PluginRegistry {
+            dirs,
+            state: Mutex::new(RegistryState::default()),
+            override_policy: Mutex::new(OverridePolicy::default()),
+        };
         {
             let mut state = registry.lock();
             for descriptor in builtins {
@@ -352,6 +360,16 @@ impl PluginRegistry {
             }
             Err(reason) => tracing::warn!(file = %path.display(), "skipping plugin: {reason}"),
         }
+    }
+
+    /// Sets the worker's client config override policy, which connector validation applies.
+    pub fn set_override_policy(&self, policy: OverridePolicy) {
+        *self.override_policy.lock().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// The worker's client config override policy.
+    pub fn override_policy(&self) -> OverridePolicy {
+        *self.override_policy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Every known connector plugin, built-ins first, then in load order.

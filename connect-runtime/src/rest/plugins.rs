@@ -94,6 +94,19 @@ pub(super) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
         .collect();
     out.sort_by(|a, b| a.class.cmp(&b.class));
     if !connectors_only {
+        let mut transforms: Vec<PluginInfo> = state
+            .ctx
+            .registry
+            .transforms()
+            .iter()
+            .map(|p| PluginInfo {
+                class: p.class().to_string(),
+                kind: p.plugin_type().as_str(),
+                version: Some(p.version().to_string()).filter(|v| !v.is_empty()),
+            })
+            .collect();
+        transforms.sort_by(|a, b| a.class.cmp(&b.class));
+        out.extend(transforms);
         for (class, kinds, _) in converters() {
             for kind in kinds {
                 out.push(PluginInfo {
@@ -111,8 +124,11 @@ pub(super) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
 /// definitions winning) or a converter's.
 pub(super) async fn config(State(state): State<AppState>, Path(plugin): Path<String>) -> Result<Response, RestError> {
     let unknown = || RestError::not_found(format!("Unknown plugin {plugin}."));
+    let transform = state.ctx.registry.transforms().into_iter().find(|p| p.matches(&plugin));
     let def = if let Some(found) = state.ctx.registry.find(&plugin) {
         found.config_def().clone().merge_missing(&connector_config_def(found.kind()))
+    } else if let Some(found) = transform {
+        found.config_def().clone()
     } else {
         let simple = |class: &str| class.rsplit('.').next().unwrap_or(class).to_string();
         converters()

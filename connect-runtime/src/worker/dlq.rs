@@ -41,7 +41,12 @@ impl DlqConfig {
             None | Some("") => 3,
             Some(v) => match v.parse::<i32>() {
                 Ok(n) if n == -1 || n >= 1 => n,
-                _ => return Err(ConnectError::config(key, format!("{v} is not a replication factor (-1 or at least 1)"))),
+                _ => {
+                    return Err(ConnectError::config(
+                        key,
+                        format!("{v} is not a replication factor (-1 or at least 1)"),
+                    ))
+                }
             },
         };
         let key = "errors.deadletterqueue.context.headers.enable";
@@ -145,7 +150,10 @@ impl DeadLetterQueue {
         loop {
             match self.producer.send(message) {
                 Ok(()) => return Ok(()),
-                Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), m)) => {
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                    m,
+                )) => {
                     message = m;
                     std::thread::sleep(Duration::from_millis(10));
                 }

@@ -84,7 +84,9 @@ impl ErrorPolicy {
     pub(crate) fn from_props(props: &Config) -> Result<Self, ConnectError> {
         let text = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
         let long = |key: &str| -> Result<Option<i64>, ConnectError> {
-            text(key).map(|v| v.parse::<i64>().map_err(|_| ConnectError::config(key, format!("{v} is not a number")))).transpose()
+            text(key)
+                .map(|v| v.parse::<i64>().map_err(|_| ConnectError::config(key, format!("{v} is not a number"))))
+                .transpose()
         };
         let boolean = |key: &str| -> Result<bool, ConnectError> {
             match text(key).map(str::to_ascii_lowercase).as_deref() {
@@ -157,8 +159,23 @@ impl RetryWithTolerance {
     }
 
     /// What was counted so far.
+    #[cfg(test)]
     pub(crate) fn counts(&self) -> ErrorCounts {
         self.counts
+    }
+
+    /// Logs what was counted, when any record failed (at task stop).
+    pub(crate) fn log_summary(&self, task: &impl std::fmt::Display) {
+        let c = self.counts;
+        if c.failures > 0 {
+            tracing::warn!(
+                "task {task}: {} failed attempts, {} retries, {} records in error, {} records skipped",
+                c.failures,
+                c.retries,
+                c.errors,
+                c.skipped
+            );
+        }
     }
 
     /// Runs `op` for `stage` of class `class`: retries retriable failures with backoff while `errors.retry.timeout`
@@ -264,7 +281,9 @@ mod tests {
 
     #[test]
     fn retriable_failures_are_retried_until_they_pass() {
-        let mut op = RetryWithTolerance::new(policy(&[("errors.retry.timeout", "5000"), ("errors.retry.delay.max.ms", "1")]).unwrap());
+        let mut op = RetryWithTolerance::new(
+            policy(&[("errors.retry.timeout", "5000"), ("errors.retry.delay.max.ms", "1")]).unwrap(),
+        );
         let mut calls = 0;
         let out = op
             .execute(Stage::Transformation, "T", &|| false, || {
@@ -285,7 +304,9 @@ mod tests {
     fn without_retries_or_tolerance_the_task_fails_with_kafkas_message() {
         let mut op = RetryWithTolerance::new(ErrorPolicy::default());
         let err = op
-            .execute(Stage::ValueConverter, "JsonConverter", &|| false, || Err::<(), _>(ConnectError::retriable("down")))
+            .execute(Stage::ValueConverter, "JsonConverter", &|| false, || {
+                Err::<(), _>(ConnectError::retriable("down"))
+            })
             .unwrap_err();
         assert_eq!(err.message(), "Tolerance exceeded in error handler");
         let trace = err.status_trace();
@@ -306,8 +327,12 @@ mod tests {
     #[test]
     fn a_retry_timeout_ends_the_retries() {
         let mut op = RetryWithTolerance::new(
-            policy(&[("errors.retry.timeout", "100"), ("errors.retry.delay.max.ms", "30"), ("errors.tolerance", "all")])
-                .unwrap(),
+            policy(&[
+                ("errors.retry.timeout", "100"),
+                ("errors.retry.delay.max.ms", "30"),
+                ("errors.tolerance", "all"),
+            ])
+            .unwrap(),
         );
         let mut calls = 0;
         let out = op.execute(Stage::Transformation, "T", &|| false, || {

@@ -214,7 +214,11 @@ pub fn consumer_config(
 
 /// The admin client settings of a connector's tasks (topic creation, the dead letter queue): the worker's
 /// `admin.*`, then the connector's `admin.override.*`.
-pub fn admin_config(worker: &WorkerConfig, connector: &str, connector_props: &BTreeMap<String, String>) -> ClientConfig {
+pub fn admin_config(
+    worker: &WorkerConfig,
+    connector: &str,
+    connector_props: &BTreeMap<String, String>,
+) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &worker.bootstrap_servers)
@@ -259,7 +263,10 @@ mod tests {
 
     #[test]
     fn override_policies_as_kafka() {
-        assert_eq!(OverridePolicy::parse("org.apache.kafka.connect.connector.policy.NoneConnectorClientConfigOverridePolicy"), Some(OverridePolicy::None));
+        assert_eq!(
+            OverridePolicy::parse("org.apache.kafka.connect.connector.policy.NoneConnectorClientConfigOverridePolicy"),
+            Some(OverridePolicy::None)
+        );
         assert_eq!(OverridePolicy::parse("Principal"), Some(OverridePolicy::Principal));
         assert_eq!(OverridePolicy::parse("All"), Some(OverridePolicy::All));
         assert_eq!(OverridePolicy::parse("Some"), None);
@@ -283,11 +290,14 @@ mod tests {
                 .collect(),
         )
         .unwrap();
-        let connector: BTreeMap<String, String> =
-            [("producer.override.linger.ms", "50"), ("consumer.override.fetch.min.bytes", "9"), ("admin.override.retries", "2")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let connector: BTreeMap<String, String> = [
+            ("producer.override.linger.ms", "50"),
+            ("consumer.override.fetch.min.bytes", "9"),
+            ("admin.override.retries", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         assert_eq!(producer_config(&worker, "c", 0, &connector).get("linger.ms"), Some("50"));
         assert_eq!(producer_config(&worker, "c", 0, &BTreeMap::new()).get("linger.ms"), Some("5"));
         assert_eq!(consumer_config(&worker, "c", 0, &connector).get("fetch.min.bytes"), Some("9"));

@@ -28,10 +28,10 @@ use crate::plugins::{config_to_abi, Plugin, PluginRegistry};
 use crate::storage::OffsetStore;
 use converters::{new_converter, new_header_converter, Converter, HeaderConverter};
 use errors::{ErrorPolicy, RetryWithTolerance};
-use transforms::TransformChain;
 use sink::{SinkTaskRun, Subscription, WorkerSinkTask};
 use source::{HostSourceContext, SourceTaskRun, WorkerSourceTask};
 use status::{State, StatusBoard, StatusKey, TaskId};
+use transforms::TransformChain;
 
 /// What the worker tells a running task: stop, or pause/resume (Kafka Connect's target states).
 #[derive(Default)]

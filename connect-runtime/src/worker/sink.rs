@@ -23,9 +23,9 @@ use super::errors::{Failure, RetryWithTolerance, Stage};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::transforms::TransformChain;
 use super::{ConverterClasses, TaskControl};
-use connect_api::TransformRecord;
 use crate::metrics::TaskMetrics;
 use crate::plugins::SinkTaskHandle;
+use connect_api::TransformRecord;
 
 /// How long one consumer poll waits for the first record of a batch.
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
@@ -280,7 +280,11 @@ impl SinkTaskContextApi for HostSinkContext {
         self.shared.state().requests.commit = true;
     }
 
-    fn report_errant(&self, record: SinkRecord, error: ConnectError) -> abi_stable::std_types::RResult<(), ConnectError> {
+    fn report_errant(
+        &self,
+        record: SinkRecord,
+        error: ConnectError,
+    ) -> abi_stable::std_types::RResult<(), ConnectError> {
         self.shared.state().errant.push((record, error));
         abi_stable::std_types::RResult::ROk(())
     }
@@ -418,6 +422,7 @@ impl WorkerSinkTask {
         let closed = if assigned.is_empty() { Ok(()) } else { self.shared.task().close(assigned) };
         let stopped = self.shared.task().stop();
         self.transforms.close();
+        self.errors.log_summary(&self.id);
         self.consumer.unsubscribe();
         outcome.and(committed).and(closed).and(stopped)
     }
@@ -479,7 +484,11 @@ impl WorkerSinkTask {
     fn handle_errant(&mut self) -> Result<(), ConnectError> {
         let errant = std::mem::take(&mut self.shared.state().errant);
         for (record, error) in errant {
-            let failure = match self.errors.fail::<()>(Failure { stage: Stage::TaskPut, class: self.connector_class.clone(), error })? {
+            let failure = match self.errors.fail::<()>(Failure {
+                stage: Stage::TaskPut,
+                class: self.connector_class.clone(),
+                error,
+            })? {
                 Ok(()) => continue,
                 Err(failure) => failure,
             };
@@ -487,12 +496,18 @@ impl WorkerSinkTask {
             let mut key = Vec::new();
             let mut value = Vec::new();
             let has_key = self.converters.key.from_connect(topic, record.key_schema(), &record.key, &mut key)?;
-            let has_value = self.converters.value.from_connect(topic, record.value_schema(), &record.value, &mut value)?;
+            let has_value =
+                self.converters.value.from_connect(topic, record.value_schema(), &record.value, &mut value)?;
             let mut header_bytes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
             for header in record.headers.iter() {
                 let mut out = Vec::new();
-                let present =
-                    self.converters.header.from_connect_header(topic, &header.key, header.schema(), &header.value, &mut out)?;
+                let present = self.converters.header.from_connect_header(
+                    topic,
+                    &header.key,
+                    header.schema(),
+                    &header.value,
+                    &mut out,
+                )?;
                 header_bytes.push((header.key.to_string(), present.then_some(out)));
             }
             let raw = RawRecord {
@@ -655,11 +670,11 @@ impl Processing<'_> {
 
 /// Logs a tolerated failure (`errors.log.enable`) and sends the record to the dead letter queue, if any.
 fn report(
-id: &TaskId,
-policy: &super::errors::ErrorPolicy,
-shared: &SinkShared,
-record: &RawRecord<'_>,
-failure: &Failure,
+    id: &TaskId,
+    policy: &super::errors::ErrorPolicy,
+    shared: &SinkShared,
+    record: &RawRecord<'_>,
+    failure: &Failure,
 ) -> Result<(), ConnectError> {
     if policy.log {
         let message = if policy.log_messages {
@@ -672,7 +687,10 @@ failure: &Failure,
                 record.value.map(String::from_utf8_lossy)
             )
         } else {
-            format!(", where consumed record is {{topic='{}', partition={}, offset={}}}", record.topic, record.partition, record.offset)
+            format!(
+                ", where consumed record is {{topic='{}', partition={}, offset={}}}",
+                record.topic, record.partition, record.offset
+            )
         };
         tracing::error!(
             "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
@@ -687,7 +705,6 @@ failure: &Failure,
     }
     Ok(())
 }
-
 
 /// A consumed message as the dead letter queue takes it.
 fn raw_record<'a>(message: &'a BorrowedMessage<'a>) -> RawRecord<'a> {
@@ -730,26 +747,28 @@ impl SinkConverters {
             Err(failure) => return Ok(Err(failure)),
         };
         let value_converter = &mut self.value;
-        let (value_schema, value) = match errors.execute(Stage::ValueConverter, &self.classes.value, stopping, || {
-            value_converter
-                .to_connect(topic, message.payload())
-                .map_err(|e| e.context(format!("value converter failed on the record at {}", at())))
-        })? {
-            Ok(converted) => converted,
-            Err(failure) => return Ok(Err(failure)),
-        };
+        let (value_schema, value) =
+            match errors.execute(Stage::ValueConverter, &self.classes.value, stopping, || {
+                value_converter
+                    .to_connect(topic, message.payload())
+                    .map_err(|e| e.context(format!("value converter failed on the record at {}", at())))
+            })? {
+                Ok(converted) => converted,
+                Err(failure) => return Ok(Err(failure)),
+            };
         let mut headers = Headers::new();
         if let Some(kafka_headers) = message.headers() {
             let header_converter = &mut self.header;
             for header in kafka_headers.iter() {
-                let (schema, value) = match errors.execute(Stage::HeaderConverter, &self.classes.header, stopping, || {
-                    header_converter
-                        .to_connect_header(topic, header.key, header.value)
-                        .map_err(|e| e.context(format!("header converter failed on header {} at {}", header.key, at())))
-                })? {
-                    Ok(converted) => converted,
-                    Err(failure) => return Ok(Err(failure)),
-                };
+                let (schema, value) =
+                    match errors.execute(Stage::HeaderConverter, &self.classes.header, stopping, || {
+                        header_converter.to_connect_header(topic, header.key, header.value).map_err(|e| {
+                            e.context(format!("header converter failed on header {} at {}", header.key, at()))
+                        })
+                    })? {
+                        Ok(converted) => converted,
+                        Err(failure) => return Ok(Err(failure)),
+                    };
                 headers.add(header.key, schema, value);
             }
         }

@@ -23,10 +23,10 @@ use super::errors::{Failure, RetryWithTolerance, Stage};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::transforms::TransformChain;
 use super::{ConverterClasses, TaskControl};
-use connect_api::TransformRecord;
 use crate::metrics::TaskMetrics;
 use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
+use connect_api::TransformRecord;
 
 /// The most records a task may have sent but not yet seen acknowledged; `poll` waits beyond that.
 pub const MAX_IN_FLIGHT: usize = 50_000;
@@ -287,6 +287,7 @@ impl WorkerSourceTask {
         let drained = self.finish_in_flight();
         self.commit_offsets();
         self.transforms.close();
+        self.errors.log_summary(&self.id);
         let stopped = self.task.stop();
         outcome.and(drained).and(stopped)
     }
@@ -360,7 +361,11 @@ impl WorkerSourceTask {
         if !self.errors.policy().log {
             return;
         }
-        let message = if self.errors.policy().log_messages { format!(", where source record is = {record:?}") } else { String::new() };
+        let message = if self.errors.policy().log_messages {
+            format!(", where source record is = {record:?}")
+        } else {
+            String::new()
+        };
         tracing::error!(
             "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
             self.id,
@@ -371,7 +376,10 @@ impl WorkerSourceTask {
     }
 
     /// Converts the key, value and headers into the buffers; `Ok(Err)` is a tolerated failure.
-    fn convert(&mut self, record: &SourceRecord) -> Result<Result<(bool, bool, Option<OwnedHeaders>), Failure>, ConnectError> {
+    fn convert(
+        &mut self,
+        record: &SourceRecord,
+    ) -> Result<Result<(bool, bool, Option<OwnedHeaders>), Failure>, ConnectError> {
         let topic = record.topic.as_str();
         let control = self.control.clone();
         let stopping = || control.stopping();
@@ -387,28 +395,30 @@ impl WorkerSourceTask {
             Err(failure) => return Ok(Err(failure)),
         };
         let value_converter = &mut self.value_converter;
-        let has_value = match self.errors.execute(Stage::ValueConverter, &self.converter_classes.value, &stopping, || {
-            value_buf.clear();
-            value_converter.from_connect(topic, record.value_schema(), &record.value, value_buf)
-        })? {
-            Ok(present) => present,
-            Err(failure) => return Ok(Err(failure)),
-        };
+        let has_value =
+            match self.errors.execute(Stage::ValueConverter, &self.converter_classes.value, &stopping, || {
+                value_buf.clear();
+                value_converter.from_connect(topic, record.value_schema(), &record.value, value_buf)
+            })? {
+                Ok(present) => present,
+                Err(failure) => return Ok(Err(failure)),
+            };
         if record.headers.is_empty() {
             return Ok(Ok((has_key, has_value, None)));
         }
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
         let header_converter = &mut self.header_converter;
         for header in record.headers.iter() {
-            let present = match self.errors.execute(Stage::HeaderConverter, &self.converter_classes.header, &stopping, || {
-                header_buf.clear();
-                header_converter
-                    .from_connect_header(topic, &header.key, header.schema(), &header.value, header_buf)
-                    .map_err(|e| e.context(format!("header {}", header.key)))
-            })? {
-                Ok(present) => present,
-                Err(failure) => return Ok(Err(failure)),
-            };
+            let present =
+                match self.errors.execute(Stage::HeaderConverter, &self.converter_classes.header, &stopping, || {
+                    header_buf.clear();
+                    header_converter
+                        .from_connect_header(topic, &header.key, header.schema(), &header.value, header_buf)
+                        .map_err(|e| e.context(format!("header {}", header.key)))
+                })? {
+                    Ok(present) => present,
+                    Err(failure) => return Ok(Err(failure)),
+                };
             let value = if present { Some(&header_buf[..]) } else { None };
             headers = headers.insert(Header { key: header.key.as_str(), value });
         }
@@ -460,7 +470,9 @@ impl WorkerSourceTask {
                     // Refused at once (an unknown partition, a record too large): it fails in its turn, after the
                     // records sent before it, so the task hears of it in poll order.
                     let record = original.unwrap_or(record);
-                    self.ledger.submitted.push_back(InFlight { record, outcome: Some(Outcome::Failed(err.to_string())) });
+                    self.ledger
+                        .submitted
+                        .push_back(InFlight { record, outcome: Some(Outcome::Failed(err.to_string())) });
                     return Ok(());
                 }
             }

@@ -50,7 +50,10 @@ fn aliases(props: &Config, key: &str) -> Result<Vec<String>, KeyError> {
     let mut seen = BTreeSet::new();
     for alias in &list {
         if !seen.insert(alias) {
-            return Err((key.to_string(), format!("Invalid value {alias} for configuration {key}: Duplicate alias provided.")));
+            return Err((
+                key.to_string(),
+                format!("Invalid value {alias} for configuration {key}: Duplicate alias provided."),
+            ));
         }
     }
     Ok(list)
@@ -127,7 +130,10 @@ pub(crate) fn parse_specs(props: &Config) -> Result<(Vec<TransformSpec>, Vec<Pre
             }
         };
         if negate && predicate.is_none() {
-            errors.push((negate_key.clone(), format!("{negate_key} is set but {predicate_key} is not: negate only applies to a predicate")));
+            errors.push((
+                negate_key.clone(),
+                format!("{negate_key} is set but {predicate_key} is not: negate only applies to a predicate"),
+            ));
         }
         transforms.push(TransformSpec {
             alias,
@@ -149,8 +155,8 @@ pub(crate) fn parse_specs(props: &Config) -> Result<(Vec<TransformSpec>, Vec<Pre
 /// the errors their own checks raise, which are reported on the `type` key.
 pub(crate) fn validate(props: &Config, registry: &PluginRegistry) -> Vec<ConfigValueInfo> {
     let mut infos: Vec<ConfigValueInfo> = Vec::new();
-    let error = |infos: &mut Vec<ConfigValueInfo>, key: &str, message: String| {
-        match infos.iter_mut().find(|i| i.name == key) {
+    let error =
+        |infos: &mut Vec<ConfigValueInfo>, key: &str, message: String| match infos.iter_mut().find(|i| i.name == key) {
             Some(info) => info.errors.push(message),
             None => infos.push(ConfigValueInfo {
                 name: key.to_string(),
@@ -159,8 +165,7 @@ pub(crate) fn validate(props: &Config, registry: &PluginRegistry) -> Vec<ConfigV
                 errors: vec![message],
                 visible: true,
             }),
-        }
-    };
+        };
     let (transforms, predicates) = match parse_specs(props) {
         Ok(specs) => specs,
         Err(errors) => {
@@ -200,7 +205,13 @@ pub(crate) fn validate(props: &Config, registry: &PluginRegistry) -> Vec<ConfigV
         }
     };
     for spec in &transforms {
-        check(&mut infos, &format!("transforms.{}.", spec.alias), &spec.class, &spec.settings, PluginType::Transformation);
+        check(
+            &mut infos,
+            &format!("transforms.{}.", spec.alias),
+            &spec.class,
+            &spec.settings,
+            PluginType::Transformation,
+        );
     }
     for spec in &predicates {
         check(&mut infos, &format!("predicates.{}.", spec.alias), &spec.class, &spec.settings, PluginType::Predicate);
@@ -283,9 +294,9 @@ impl TransformChain {
         for stage in &mut self.stages {
             if let Some((index, negate)) = stage.predicate {
                 let predicate = &mut self.predicates[index];
-                let matched = match errors.execute(Stage::Transformation, &predicate.class, stopping, || {
-                    predicate.predicate.test(&current)
-                })? {
+                let matched = match errors
+                    .execute(Stage::Transformation, &predicate.class, stopping, || predicate.predicate.test(&current))?
+                {
                     Ok(matched) => matched,
                     Err(failure) => return Ok(Err(failure)),
                 };

@@ -78,10 +78,8 @@ pub async fn create_missing_topics(
     let deadline = Instant::now() + timeout;
     let admin: AdminClient<DefaultClientContext> =
         client.create().map_err(|e| kafka_error(&all(), format!("cannot create an admin client: {e}")))?;
-    let settings: Vec<Vec<(&str, &str)>> = topics
-        .iter()
-        .map(|t| t.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
-        .collect();
+    let settings: Vec<Vec<(&str, &str)>> =
+        topics.iter().map(|t| t.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .zip(&settings)
