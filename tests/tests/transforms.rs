@@ -1,7 +1,9 @@
 //! Transformations, predicates and error handling end to end, on a standalone worker over REST: a file sink with a
 //! chain of Kafka's transformations guarded by a plain and a negated predicate, poison records tolerated into a
 //! dead letter queue with the context headers, the same poison failing the task with `errors.tolerance=none`, and
-//! Kafka Connect's validation answers for bad transform settings and refused client overrides.
+//! Kafka Connect's validation answers for bad transform settings and refused client overrides; a transformation
+//! loaded from a plugin `.so` that fails transiently, retried until it passes (or failing the task without
+//! retries); topic creation by source connectors with `topic.creation.*` groups (KIP-158).
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,7 +19,7 @@ struct Worker {
 }
 
 fn start_worker(dir: &Path, broker: &Broker, extra: &[(&str, &str)]) -> Worker {
-    let plugins = plugin_dir(dir, &["connect_file"]);
+    let plugins = plugin_dir(dir, &["connect_file", "test_plugin_generator"]);
     let port = broker::free_port();
     let listeners = format!("http://127.0.0.1:{port}");
     let mut settings = vec![("listeners", listeners.as_str()), ("value.converter.schemas.enable", "false")];
@@ -199,4 +201,92 @@ fn bad_transform_settings_and_refused_overrides_are_reported_by_validation() {
     let (code, body) = worker.rest.post("/connectors", &json!({"name": "bad", "config": config}));
     assert_eq!(code, 400, "{body}");
     assert!(body["message"].as_str().unwrap_or("").contains("com.example.Missing"), "{body}");
+}
+
+#[test]
+fn transient_failures_of_a_plugin_transformation_are_retried() {
+    let broker = Broker::start();
+    broker.create_topic("flaky", 1);
+    broker.create_topic("strict", 1);
+    let dir = test_dir();
+    let worker = start_worker(dir.path(), &broker, &[]);
+    let source = |topic: &str, extra: &[(&str, &str)]| {
+        let mut config = json!({
+            "connector.class": "GeneratorSource",
+            "topic": topic,
+            "records": "20",
+            "value.size": "4",
+            "batch.size": "5",
+            "transforms": "flaky",
+            "transforms.flaky.type": "com.connectrs.test.FlakyTransform",
+            "transforms.flaky.failures": "3",
+            "transforms.flaky.prefix": "ok-",
+        });
+        for (key, value) in extra {
+            config[*key] = json!(value);
+        }
+        config
+    };
+    let retried = source("flaky", &[("errors.retry.timeout", "30000"), ("errors.retry.delay.max.ms", "50")]);
+    let (code, body) = worker.rest.post("/connectors", &json!({"name": "retried", "config": retried}));
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = worker.rest.post("/connectors", &json!({"name": "strict", "config": source("strict", &[])}));
+    assert_eq!(code, 201, "{body}");
+
+    let records = broker.consume("flaky", 20, SETTLE);
+    assert_eq!(records.len(), 20, "every record once the transformation passes");
+    assert!(records.iter().all(|r| r.value_str() == "\"ok-xxxx\""), "{:?}", records[0].value_str());
+    assert!(broker.consume("flaky", 21, Duration::from_secs(2)).len() == 20, "no record twice");
+
+    let status = wait_for("the strict task FAILED", SETTLE, || {
+        let status = worker.rest.status("strict")?;
+        (status["tasks"][0]["state"] == "FAILED").then_some(status)
+    });
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or("");
+    assert!(trace.contains("Tolerance exceeded in error handler"), "{trace}");
+    assert!(trace.contains("RetriableException: flaky"), "{trace}");
+    assert!(broker.consume("strict", 1, Duration::from_secs(2)).is_empty(), "nothing written without retries");
+}
+
+#[test]
+fn source_connectors_create_their_topics_with_the_matching_group() {
+    let broker = Broker::start();
+    let dir = test_dir();
+    let worker = start_worker(dir.path(), &broker, &[]);
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\nb\nc\n").unwrap();
+    let source = |topic: &str| {
+        json!({
+            "connector.class": "FileStreamSource",
+            "file": input.to_str().unwrap(),
+            "topic": topic,
+            "topic.creation.default.replication.factor": "1",
+            "topic.creation.default.partitions": "3",
+            "topic.creation.groups": "small",
+            "topic.creation.small.include": "small.*",
+            "topic.creation.small.partitions": "2",
+            "topic.creation.small.cleanup.policy": "compact",
+        })
+    };
+    for (name, topic) in [("wide", "created-by-connect"), ("narrow", "small-by-connect")] {
+        let (code, body) = worker.rest.post("/connectors", &json!({"name": name, "config": source(topic)}));
+        assert_eq!(code, 201, "{body}");
+    }
+    assert_eq!(broker.consume("created-by-connect", 3, SETTLE).len(), 3);
+    assert_eq!(broker.consume("small-by-connect", 3, SETTLE).len(), 3);
+    assert_eq!(broker.partitions("created-by-connect"), 3, "the default group's partitions");
+    assert_eq!(broker.partitions("small-by-connect"), 2, "the small group's partitions");
+
+    // A bad group setting is refused at validation, naming the key.
+    let mut bad = source("x");
+    bad["topic.creation.small.partitions"] = json!("0");
+    bad["name"] = json!("bad");
+    let (code, report) = worker.rest.put("/connector-plugins/FileStreamSource/config/validate", &bad);
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(report["error_count"], 1, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("topic.creation.small.partitions") && text.contains("Number of partitions must be positive"),
+        "{report}"
+    );
 }

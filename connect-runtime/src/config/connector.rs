@@ -9,6 +9,7 @@ use connect_api::config::{Config, ConfigDef, ConfigKey, ConfigType, ConfigValueI
 
 use super::{read_properties, ConfigError};
 use crate::worker::kafka::OverridePolicy;
+use crate::worker::topic_creation::TopicCreationConfig;
 
 /// Source or sink, as the REST API names connector types.
 pub type ConnectorType = PluginKind;
@@ -176,29 +177,25 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config, policy: Overrid
             _ => {}
         }
     }
-    // Declared by Kafka Connect, planned here, not implemented yet: refuse clearly rather than ignore.
-    let not_yet = "is not supported by this version of connect-rs yet (see README, Limitations)";
-    if set("topic.creation.groups") {
-        add_error("topic.creation.groups", format!("topic.creation.groups {not_yet}"));
+    let mut refused: Vec<(String, String)> =
+        props.keys().filter_map(|k| policy.refuses(k).map(|m| (k.clone(), m))).collect();
+    if kind == PluginKind::Source {
+        if let Err(errors) = TopicCreationConfig::from_props(props) {
+            refused.extend(errors);
+        }
     }
-    let mut extra: Vec<ConfigValueInfo> = Vec::new();
-    for key in props.keys() {
-        let refused = if key.starts_with("topic.creation.") && key != "topic.creation.groups" {
-            Some(format!("{key} {not_yet}"))
-        } else {
-            policy.refuses(key)
-        };
-        if let Some(message) = refused {
-            extra.push(ConfigValueInfo {
+    for (key, message) in refused {
+        match infos.iter_mut().find(|i| i.name == key) {
+            Some(info) => info.errors.push(message),
+            None => infos.push(ConfigValueInfo {
                 name: key.clone(),
-                value: props.get(key).cloned(),
+                value: props.get(&key).cloned(),
                 recommended_values: Vec::new(),
                 errors: vec![message],
                 visible: true,
-            });
+            }),
         }
     }
-    infos.extend(extra);
     infos
 }
 
@@ -296,7 +293,18 @@ mod tests {
             .flat_map(|i| i.errors)
             .collect();
         assert_eq!(refused, ["The 'None' policy does not allow 'linger.ms' to be overridden"]);
+        let source_errors = |props: &Config| -> Vec<String> {
+            validate_framework_keys(PluginKind::Source, props, OverridePolicy::All)
+                .into_iter()
+                .flat_map(|i| i.errors)
+                .collect()
+        };
         props.insert("topic.creation.default.partitions".into(), "3".into());
-        assert!(errors(&props)[0].contains("not supported"));
+        assert_eq!(
+            source_errors(&props),
+            ["Missing required configuration \"topic.creation.default.replication.factor\" which has no default value."]
+        );
+        props.insert("topic.creation.default.replication.factor".into(), "1".into());
+        assert!(source_errors(&props).is_empty());
     }
 }

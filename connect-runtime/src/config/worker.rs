@@ -69,6 +69,8 @@ pub struct WorkerConfig {
     pub topic_tracking: bool,
     /// `topic.tracking.allow.reset`: allow `PUT /connectors/{name}/topics/reset`.
     pub topic_tracking_allow_reset: bool,
+    /// `topic.creation.enable`: source connectors with `topic.creation.*` settings create their topics (KIP-158).
+    pub topic_creation: bool,
     /// `connector.client.config.override.policy`: which client settings connectors may override.
     pub client_override_policy: OverridePolicy,
 }
@@ -98,6 +100,7 @@ fn worker_config_def() -> ConfigDef {
         .define(ms("default.api.timeout.ms", "60000", "How long start-up waits for the Kafka cluster."))
         .define(ConfigKey::new("plugin.path", ConfigType::List).default_value(""))
         .define(ConfigKey::new("topic.tracking.enable", ConfigType::Boolean).default_value("true"))
+        .define(ConfigKey::new("topic.creation.enable", ConfigType::Boolean).default_value("true"))
         .define(ConfigKey::new("topic.tracking.allow.reset", ConfigType::Boolean).default_value("true"))
 }
 
@@ -197,6 +200,7 @@ impl WorkerConfig {
             topic_tracking: parsed.boolean("topic.tracking.enable").unwrap_or(true),
             topic_tracking_allow_reset: parsed.boolean("topic.tracking.allow.reset").unwrap_or(true),
             client_override_policy,
+            topic_creation: parsed.boolean("topic.creation.enable").unwrap_or(true),
             props,
         })
     }

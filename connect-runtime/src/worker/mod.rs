@@ -11,6 +11,7 @@ pub mod kafka;
 pub(crate) mod sink;
 pub(crate) mod source;
 pub mod status;
+pub(crate) mod topic_creation;
 pub(crate) mod transforms;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -251,6 +252,19 @@ impl Worker {
             let TaskParts { converters, control, metrics, policy, registry, connector_props } = parts;
             let started = plugin.new_source_task().and_then(|task| {
                 let transforms = TransformChain::build(&connector_props, &registry)?;
+                let topic_creator = topic_creation::TopicCreationConfig::from_props(&connector_props)
+                    .map_err(|errors| {
+                        let (key, message) = &errors[0];
+                        ConnectError::with_kind(connect_api::ErrorKind::Config, format!("{key}: {message}"))
+                    })?
+                    .filter(|_| config.topic_creation)
+                    .map(|groups| {
+                        topic_creation::TopicCreator::new(
+                            groups,
+                            kafka::admin_config(&config, &id.connector, &connector_props),
+                        )
+                    })
+                    .transpose()?;
                 let producer_config = kafka::producer_config(&config, &id.connector, id.task, &connector_props);
                 let mut runner = WorkerSourceTask::new(SourceTaskRun {
                     id: id.clone(),
@@ -262,6 +276,7 @@ impl Worker {
                     converter_classes: converters.classes,
                     transforms,
                     errors: RetryWithTolerance::new(policy),
+                    topic_creator,
                     offsets: offsets.clone(),
                     flush_interval: config.offset_flush_interval,
                     flush_timeout: config.offset_flush_timeout,

@@ -21,6 +21,7 @@ use rdkafka::{ClientContext, Message};
 use super::converters::{Converter, HeaderConverter};
 use super::errors::{Failure, RetryWithTolerance, Stage};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
+use super::topic_creation::TopicCreator;
 use super::transforms::TransformChain;
 use super::{ConverterClasses, TaskControl};
 use crate::metrics::TaskMetrics;
@@ -78,6 +79,9 @@ impl SourceTaskContextApi for HostSourceContext {
         self.config.clone()
     }
 }
+
+/// A converted record: whether it has a key and a value (in the task's buffers), and its headers.
+type Converted = (bool, bool, Option<OwnedHeaders>);
 
 /// What became of a record handed to the producer (or skipped before it).
 enum Outcome {
@@ -203,6 +207,7 @@ pub(crate) struct SourceTaskRun {
     pub converter_classes: ConverterClasses,
     pub transforms: TransformChain,
     pub errors: RetryWithTolerance,
+    pub topic_creator: Option<TopicCreator>,
     pub offsets: Arc<dyn OffsetStore>,
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
@@ -223,6 +228,7 @@ pub(crate) struct WorkerSourceTask {
     converter_classes: ConverterClasses,
     transforms: TransformChain,
     errors: RetryWithTolerance,
+    topic_creator: Option<TopicCreator>,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     header_buf: Vec<u8>,
@@ -261,6 +267,7 @@ impl WorkerSourceTask {
             converter_classes: run.converter_classes,
             transforms: run.transforms,
             errors: run.errors,
+            topic_creator: run.topic_creator,
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             header_buf: Vec::new(),
@@ -376,10 +383,7 @@ impl WorkerSourceTask {
     }
 
     /// Converts the key, value and headers into the buffers; `Ok(Err)` is a tolerated failure.
-    fn convert(
-        &mut self,
-        record: &SourceRecord,
-    ) -> Result<Result<(bool, bool, Option<OwnedHeaders>), Failure>, ConnectError> {
+    fn convert(&mut self, record: &SourceRecord) -> Result<Result<Converted, Failure>, ConnectError> {
         let topic = record.topic.as_str();
         let control = self.control.clone();
         let stopping = || control.stopping();
@@ -427,6 +431,9 @@ impl WorkerSourceTask {
 
     /// Sends `record`; the ledger keeps `original` (the record before transformations) when there is one.
     fn send(&mut self, record: SourceRecord, original: Option<SourceRecord>) -> Result<(), ConnectError> {
+        if let Some(creator) = self.topic_creator.as_mut() {
+            creator.ensure(record.topic.as_str())?;
+        }
         let (has_key, has_value, headers) = match self.convert(&record)? {
             Ok(converted) => converted,
             Err(failure) => {

@@ -1,6 +1,10 @@
 //! A source connector whose tasks (one per `tasks.max`, each its own source partition) generate `records` string
 //! values of `value.size` bytes each (then idle), in batches of `batch.size`, resuming after the last committed
 //! sequence number. Used by the benchmark and by tests that need a known stream of records.
+//!
+//! Also a transformation loaded from this `.so`, `com.connectrs.test.FlakyTransform`: it fails with a retriable
+//! error `failures` times in a row (then passes records through unchanged, prefixing the value with `prefix`), to
+//! test the runtime's retries.
 
 use connect_api::*;
 
@@ -103,6 +107,41 @@ impl SourceTask for GeneratorTask {
     }
 }
 
+/// Fails its first `failures` calls with a retriable error, then passes records through with `prefix` before
+/// string values.
+#[derive(Default)]
+pub struct FlakyTransform {
+    failures_left: i64,
+    prefix: String,
+}
+
+impl Transformation for FlakyTransform {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+            .define(ConfigKey::new("failures", ConfigType::Long).default_value("0"))
+            .define(ConfigKey::new("prefix", ConfigType::String).default_value(""))
+    }
+
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        let parsed = self.config_def().parse(config)?;
+        self.failures_left = parsed.long("failures")?;
+        self.prefix = parsed.string("prefix")?.to_string();
+        Ok(())
+    }
+
+    fn apply(&mut self, mut record: TransformRecord) -> Result<Option<TransformRecord>> {
+        if self.failures_left > 0 {
+            self.failures_left -= 1;
+            return Err(ConnectError::retriable(format!("flaky: {} failures to go", self.failures_left)));
+        }
+        if let Some(text) = record.value.as_str() {
+            record.value = Value::from(format!("{}{text}", self.prefix));
+        }
+        Ok(Some(record))
+    }
+}
+
 connect_api::export_plugins! {
     source "com.connectrs.test.GeneratorSourceConnector" => Generator,
+    transformation "com.connectrs.test.FlakyTransform" => FlakyTransform,
 }
