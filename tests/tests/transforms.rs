@@ -272,8 +272,11 @@ fn source_connectors_create_their_topics_with_the_matching_group() {
         let (code, body) = worker.rest.post("/connectors", &json!({"name": name, "config": source(topic)}));
         assert_eq!(code, 201, "{body}");
     }
-    assert_eq!(broker.consume("created-by-connect", 3, SETTLE).len(), 3);
-    assert_eq!(broker.consume("small-by-connect", 3, SETTLE).len(), 3);
+    // The reader only sees partitions that exist when it starts: wait for the connectors to create them.
+    for topic in ["created-by-connect", "small-by-connect"] {
+        wait_for(&format!("{topic} created"), SETTLE, || (broker.partitions(topic) > 0).then_some(()));
+        assert_eq!(broker.consume(topic, 3, SETTLE).len(), 3, "{topic}");
+    }
     assert_eq!(broker.partitions("created-by-connect"), 3, "the default group's partitions");
     assert_eq!(broker.partitions("small-by-connect"), 2, "the small group's partitions");
 
