@@ -23,7 +23,7 @@ use crate::worker::status::{StatusBoard, TaskId};
 pub(crate) use rebalance::RebalanceMetrics;
 use stats::{Snapshot, Windowed};
 use task::TaskTable;
-pub(crate) use task::{TaskKind, TaskMetrics, TaskRegistration};
+pub(crate) use task::{ErrorMetrics, TaskKind, TaskMetrics, TaskRegistration};
 
 /// The `Content-Type` of [`ConnectMetrics::encode`]'s output: the Prometheus text format 0.0.4, as the JMX
 /// exporter serves it.

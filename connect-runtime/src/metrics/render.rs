@@ -138,7 +138,8 @@ impl Collector for Scrape {
         )?;
         tasks(&mut encoder, &view, None, task_series::CONNECTOR_TASK)?;
         tasks(&mut encoder, &view, Some(TaskKind::Source), task_series::SOURCE_TASK)?;
-        tasks(&mut encoder, &view, Some(TaskKind::Sink), task_series::SINK_TASK)
+        tasks(&mut encoder, &view, Some(TaskKind::Sink), task_series::SINK_TASK)?;
+        tasks(&mut encoder, &view, None, task_series::TASK_ERROR)
     }
 }
 

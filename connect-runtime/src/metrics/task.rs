@@ -45,10 +45,47 @@ pub(crate) struct TaskMetrics {
     pub(super) offset_commit_completion: Meter,
     pub(super) offset_commit_seq_no: AtomicU64,
     pub(super) partition_count: AtomicU64,
+    // task-error-metrics
+    pub(super) errors: ErrorMetrics,
+}
+
+/// Kafka Connect's `task-error-metrics` of one task, counted by the task's error handling (on failures only).
+#[derive(Default)]
+pub(crate) struct ErrorMetrics {
+    /// Failed attempts, retried ones included.
+    pub(crate) record_failures: AtomicU64,
+    /// Records that failed for good.
+    pub(crate) record_errors: AtomicU64,
+    /// Records skipped because of errors.
+    pub(crate) records_skipped: AtomicU64,
+    /// Retries made.
+    pub(crate) retries: AtomicU64,
+    /// Errors logged (`errors.log.enable`).
+    pub(crate) errors_logged: AtomicU64,
+    /// Records sent to the dead letter queue.
+    pub(crate) dlq_produce_requests: AtomicU64,
+    /// Records the dead letter queue could not take.
+    pub(crate) dlq_produce_failures: AtomicU64,
+    /// When the last failure happened, in ms since the epoch (0: never).
+    pub(crate) last_error_timestamp: AtomicU64,
+}
+
+impl ErrorMetrics {
+    /// Adds one to `counter`.
+    pub(crate) fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A failed attempt, now.
+    pub(crate) fn failure(&self) {
+        Self::count(&self.record_failures);
+        self.last_error_timestamp.store(super::stats::now_ms(), Ordering::Relaxed);
+    }
 }
 
 impl TaskMetrics {
-    fn new(kind: TaskKind) -> Self {
+    /// Empty metrics of a task of `kind`.
+    pub(crate) fn new(kind: TaskKind) -> Self {
         TaskMetrics {
             kind,
             commit_time_us: Windowed::default(),
@@ -64,6 +101,7 @@ impl TaskMetrics {
             offset_commit_completion: Meter::default(),
             offset_commit_seq_no: AtomicU64::new(0),
             partition_count: AtomicU64::new(0),
+            errors: ErrorMetrics::default(),
         }
     }
 
@@ -115,6 +153,11 @@ impl TaskMetrics {
         if success {
             self.offset_commit_completion.record(1);
         }
+    }
+
+    /// The task's error counters.
+    pub(crate) fn errors(&self) -> &ErrorMetrics {
+        &self.errors
     }
 
     /// The number of partitions assigned to a sink task.

@@ -177,3 +177,52 @@ pub(super) const SINK_TASK: &[TaskSeries] = &[
         |m| Value::Count(m.partition_count.load(Relaxed)),
     ),
 ];
+
+/// `task-error-metrics`.
+pub(super) const TASK_ERROR: &[TaskSeries] = &[
+    (
+        "kafka_connect_task_error_total_record_failures",
+        "The number of record processing failures in this task.",
+        MetricType::Counter,
+        |m| Value::Count(m.errors.record_failures.load(Relaxed)),
+    ),
+    (
+        "kafka_connect_task_error_total_record_errors",
+        "The number of record processing errors in this task.",
+        MetricType::Counter,
+        |m| Value::Count(m.errors.record_errors.load(Relaxed)),
+    ),
+    (
+        "kafka_connect_task_error_total_records_skipped",
+        "The number of records skipped due to errors.",
+        MetricType::Counter,
+        |m| Value::Count(m.errors.records_skipped.load(Relaxed)),
+    ),
+    ("kafka_connect_task_error_total_retries", "The number of operations retried.", MetricType::Counter, |m| {
+        Value::Count(m.errors.retries.load(Relaxed))
+    }),
+    (
+        "kafka_connect_task_error_total_errors_logged",
+        "The number of errors that were logged.",
+        MetricType::Counter,
+        |m| Value::Count(m.errors.errors_logged.load(Relaxed)),
+    ),
+    (
+        "kafka_connect_task_error_deadletterqueue_produce_requests",
+        "The number of attempted writes to the dead letter queue.",
+        MetricType::Counter,
+        |m| Value::Count(m.errors.dlq_produce_requests.load(Relaxed)),
+    ),
+    (
+        "kafka_connect_task_error_deadletterqueue_produce_failures",
+        "The number of failed writes to the dead letter queue.",
+        MetricType::Counter,
+        |m| Value::Count(m.errors.dlq_produce_failures.load(Relaxed)),
+    ),
+    (
+        "kafka_connect_task_error_last_error_timestamp",
+        "The epoch timestamp when this task last encountered an error.",
+        MetricType::Gauge,
+        |m| Value::Count(m.errors.last_error_timestamp.load(Relaxed)),
+    ),
+];

@@ -6,9 +6,12 @@
 //! Nothing here ever drops a record silently: a skipped record is always counted, and logged or reported when the
 //! connector asks for it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connect_api::{Config, ConnectError};
+
+use crate::metrics::{ErrorMetrics, TaskMetrics};
 
 /// The first pause before a retry (Kafka's `RETRIES_DELAY_MIN_MS`); it doubles up to `errors.retry.delay.max.ms`.
 const RETRY_DELAY_MIN: Duration = Duration::from_millis(300);
@@ -145,12 +148,18 @@ pub(crate) struct ErrorCounts {
 pub(crate) struct RetryWithTolerance {
     policy: ErrorPolicy,
     counts: ErrorCounts,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl RetryWithTolerance {
-    /// An operator for one task.
-    pub(crate) fn new(policy: ErrorPolicy) -> Self {
-        RetryWithTolerance { policy, counts: ErrorCounts::default() }
+    /// An operator for one task, counting into its metrics.
+    pub(crate) fn new(policy: ErrorPolicy, metrics: Arc<TaskMetrics>) -> Self {
+        RetryWithTolerance { policy, counts: ErrorCounts::default(), metrics }
+    }
+
+    /// The task's error metrics, for the reporters (errors logged, dead letters).
+    pub(crate) fn metrics(&self) -> &ErrorMetrics {
+        self.metrics.errors()
     }
 
     /// The policy.
@@ -196,6 +205,7 @@ impl RetryWithTolerance {
                 Err(error) => error,
             };
             self.counts.failures += 1;
+            self.metrics().failure();
             if error.is_retriable() && !stopping() {
                 let deadline = self.policy.retry_timeout.map(|t| started + t);
                 let now = Instant::now();
@@ -205,6 +215,7 @@ impl RetryWithTolerance {
                     sleep_unless(pause, stopping);
                     delay = (delay * 2).min(self.policy.retry_delay_max);
                     self.counts.retries += 1;
+                    ErrorMetrics::count(&self.metrics().retries);
                     continue;
                 }
             }
@@ -216,8 +227,10 @@ impl RetryWithTolerance {
     /// tolerated or not, as `execute` decides.
     pub(crate) fn fail<T>(&mut self, failure: Failure) -> Result<Result<T, Failure>, ConnectError> {
         self.counts.errors += 1;
+        ErrorMetrics::count(&self.metrics().record_errors);
         if self.policy.tolerate_all {
             self.counts.skipped += 1;
+            ErrorMetrics::count(&self.metrics().records_skipped);
             Ok(Err(failure))
         } else {
             Err(tolerance_exceeded(&failure))
@@ -249,6 +262,12 @@ fn sleep_unless(pause: Duration, stopping: &dyn Fn() -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::TaskKind;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    fn operator(policy: ErrorPolicy) -> RetryWithTolerance {
+        RetryWithTolerance::new(policy, Arc::new(TaskMetrics::new(TaskKind::Source)))
+    }
 
     fn policy(pairs: &[(&str, &str)]) -> Result<ErrorPolicy, ConnectError> {
         ErrorPolicy::from_props(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
@@ -281,9 +300,7 @@ mod tests {
 
     #[test]
     fn retriable_failures_are_retried_until_they_pass() {
-        let mut op = RetryWithTolerance::new(
-            policy(&[("errors.retry.timeout", "5000"), ("errors.retry.delay.max.ms", "1")]).unwrap(),
-        );
+        let mut op = operator(policy(&[("errors.retry.timeout", "5000"), ("errors.retry.delay.max.ms", "1")]).unwrap());
         let mut calls = 0;
         let out = op
             .execute(Stage::Transformation, "T", &|| false, || {
@@ -298,11 +315,17 @@ mod tests {
             .unwrap();
         assert_eq!(out, 3);
         assert_eq!(op.counts(), ErrorCounts { failures: 2, errors: 0, skipped: 0, retries: 2 });
+        let m = op.metrics();
+        assert_eq!(
+            (m.record_failures.load(Relaxed), m.retries.load(Relaxed), m.record_errors.load(Relaxed)),
+            (2, 2, 0)
+        );
+        assert!(m.last_error_timestamp.load(Relaxed) > 0);
     }
 
     #[test]
     fn without_retries_or_tolerance_the_task_fails_with_kafkas_message() {
-        let mut op = RetryWithTolerance::new(ErrorPolicy::default());
+        let mut op = operator(ErrorPolicy::default());
         let err = op
             .execute(Stage::ValueConverter, "JsonConverter", &|| false, || {
                 Err::<(), _>(ConnectError::retriable("down"))
@@ -315,18 +338,20 @@ mod tests {
 
     #[test]
     fn tolerated_failures_are_handed_back_and_counted() {
-        let mut op = RetryWithTolerance::new(policy(&[("errors.tolerance", "all")]).unwrap());
+        let mut op = operator(policy(&[("errors.tolerance", "all")]).unwrap());
         let failure = op
             .execute(Stage::KeyConverter, "K", &|| false, || Err::<(), _>(ConnectError::data("bad")))
             .unwrap()
             .unwrap_err();
         assert_eq!((failure.stage, failure.class.as_str(), failure.error.message()), (Stage::KeyConverter, "K", "bad"));
         assert_eq!(op.counts().skipped, 1);
+        assert_eq!(op.metrics().records_skipped.load(Relaxed), 1);
+        assert_eq!(op.metrics().record_errors.load(Relaxed), 1);
     }
 
     #[test]
     fn a_retry_timeout_ends_the_retries() {
-        let mut op = RetryWithTolerance::new(
+        let mut op = operator(
             policy(&[
                 ("errors.retry.timeout", "100"),
                 ("errors.retry.delay.max.ms", "30"),

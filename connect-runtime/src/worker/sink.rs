@@ -23,7 +23,7 @@ use super::errors::{Failure, RetryWithTolerance, Stage};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::transforms::TransformChain;
 use super::{ConverterClasses, TaskControl};
-use crate::metrics::TaskMetrics;
+use crate::metrics::{ErrorMetrics, TaskMetrics};
 use crate::plugins::SinkTaskHandle;
 use connect_api::TransformRecord;
 
@@ -484,6 +484,7 @@ impl WorkerSinkTask {
     fn handle_errant(&mut self) -> Result<(), ConnectError> {
         let errant = std::mem::take(&mut self.shared.state().errant);
         for (record, error) in errant {
+            self.errors.metrics().failure();
             let failure = match self.errors.fail::<()>(Failure {
                 stage: Stage::TaskPut,
                 class: self.connector_class.clone(),
@@ -519,7 +520,7 @@ impl WorkerSinkTask {
                 timestamp: record.timestamp.into_option(),
                 headers: header_bytes.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect(),
             };
-            report(&self.id, self.errors.policy(), &self.shared, &raw, &failure)?;
+            report(&self.id, &self.errors, &self.shared, &raw, &failure)?;
         }
         Ok(())
     }
@@ -649,7 +650,7 @@ impl Processing<'_> {
         let record = match self.converters.convert(message, self.errors, &stopping)? {
             Ok(record) => record,
             Err(failure) => {
-                report(self.id, self.errors.policy(), self.shared, &raw_record(message), &failure)?;
+                report(self.id, self.errors, self.shared, &raw_record(message), &failure)?;
                 return Ok(None);
             }
         };
@@ -661,7 +662,7 @@ impl Processing<'_> {
             Ok(Some(transformed)) => Ok(Some(transformed.into_sink(partition, offset))),
             Ok(None) => Ok(None),
             Err(failure) => {
-                report(self.id, self.errors.policy(), self.shared, &raw_record(message), &failure)?;
+                report(self.id, self.errors, self.shared, &raw_record(message), &failure)?;
                 Ok(None)
             }
         }
@@ -671,11 +672,13 @@ impl Processing<'_> {
 /// Logs a tolerated failure (`errors.log.enable`) and sends the record to the dead letter queue, if any.
 fn report(
     id: &TaskId,
-    policy: &super::errors::ErrorPolicy,
+    errors: &RetryWithTolerance,
     shared: &SinkShared,
     record: &RawRecord<'_>,
     failure: &Failure,
 ) -> Result<(), ConnectError> {
+    let policy = errors.policy();
+    let metrics = errors.metrics();
     if policy.log {
         let message = if policy.log_messages {
             format!(
@@ -692,6 +695,7 @@ fn report(
                 record.topic, record.partition, record.offset
             )
         };
+        ErrorMetrics::count(&metrics.errors_logged);
         tracing::error!(
             "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
             id,
@@ -701,7 +705,8 @@ fn report(
         );
     }
     if let Some(dlq) = shared.dlq().as_mut() {
-        dlq.report(record, failure)?;
+        ErrorMetrics::count(&metrics.dlq_produce_requests);
+        dlq.report(record, failure).inspect_err(|_| ErrorMetrics::count(&metrics.dlq_produce_failures))?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::topic_creation::TopicCreator;
 use super::transforms::TransformChain;
 use super::{ConverterClasses, TaskControl};
-use crate::metrics::TaskMetrics;
+use crate::metrics::{ErrorMetrics, TaskMetrics};
 use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
 use connect_api::TransformRecord;
@@ -368,6 +368,7 @@ impl WorkerSourceTask {
         if !self.errors.policy().log {
             return;
         }
+        ErrorMetrics::count(&self.errors.metrics().errors_logged);
         let message = if self.errors.policy().log_messages {
             format!(", where source record is = {record:?}")
         } else {
