@@ -119,6 +119,22 @@ fn a_transform_chain_with_predicates_and_a_dead_letter_queue() {
     let status = worker.rest.status("sink").expect("status");
     assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
 
+    // Kafka Connect's task-error-metrics count the poison record.
+    let (code, metrics) = worker.rest.get_text("/metrics");
+    assert_eq!(code, 200);
+    for series in [
+        "kafka_connect_task_error_total_records_skipped",
+        "kafka_connect_task_error_total_record_errors",
+        "kafka_connect_task_error_total_errors_logged",
+        "kafka_connect_task_error_deadletterqueue_produce_requests",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(series) && l.contains("connector=\"sink\""))
+            .unwrap_or_else(|| panic!("{series} in {metrics}"));
+        assert!(line.ends_with(" 1"), "{line}");
+    }
+
     // The transformations and predicates are listed, with their keys.
     let (code, plugins) = worker.rest.get("/connector-plugins?connectorsOnly=false");
     assert_eq!(code, 200);
