@@ -140,7 +140,7 @@ fn main() {
         ("transforms.name.type", "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value"),
         ("transforms.name.schema.name", "com.example.Line"),
         ("transforms.drop.type", "org.apache.kafka.connect.transforms.DropHeaders"),
-        ("transforms.drop.headers", "trace"),
+        ("transforms.drop.names", "trace"),
         ("transforms.drop.predicate", "tomb"),
         ("predicates", "tomb"),
         ("predicates.tomb.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"),

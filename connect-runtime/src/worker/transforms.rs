@@ -184,9 +184,15 @@ pub(crate) fn validate(props: &Config, registry: &PluginRegistry) -> Vec<ConfigV
                 return;
             }
         };
+        let mut own_errors = 0;
         for mut info in plugin.config_def().validate(settings) {
             info.name = format!("{prefix}{}", info.name);
+            own_errors += info.errors.len();
             infos.push(info);
+        }
+        if own_errors > 0 {
+            // The same problems would come back from `configure`, on the type key.
+            return;
         }
         let configured = match wanted {
             PluginType::Predicate => plugin.new_predicate().and_then(|mut p| {
