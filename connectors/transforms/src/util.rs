@@ -1,6 +1,9 @@
-//! What the transformations share: which part of a record a `$Key` / `$Value` variant works on.
+//! What the transformations share: which part of a record a `$Key` / `$Value` variant works on, Java class names
+//! and configuration errors as Kafka's messages write them, and a small cache of derived schemas.
 
-use connect_api::{Schema, TransformRecord, Value};
+use std::fmt;
+
+use connect_api::{ConnectError, ErrorKind, Schema, TransformRecord, Value};
 
 /// The part of a record a `$Key` or `$Value` variant operates on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,5 +51,85 @@ impl Target {
             Target::Key => "Key",
             Target::Value => "Value",
         }
+    }
+}
+
+/// The Java class Kafka Connect would hold for `value` (`getClass().getName()`), as its messages name it.
+pub(crate) fn java_class_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Int8(_) => "java.lang.Byte",
+        Value::Int16(_) => "java.lang.Short",
+        Value::Int32(_) => "java.lang.Integer",
+        Value::Int64(_) => "java.lang.Long",
+        Value::Float32(_) => "java.lang.Float",
+        Value::Float64(_) => "java.lang.Double",
+        Value::Boolean(_) => "java.lang.Boolean",
+        Value::String(_) => "java.lang.String",
+        Value::Bytes(_) => "[B",
+        Value::Array(_) => "java.util.ArrayList",
+        Value::Map(_) => "java.util.HashMap",
+        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
+    }
+}
+
+/// Kafka's `new ConfigException(name, value, message)`: `Invalid value <value> for configuration <name>: <message>`.
+pub(crate) fn config_error(key: &str, value: impl fmt::Display, message: impl fmt::Display) -> ConnectError {
+    ConnectError::with_kind(ErrorKind::Config, format!("Invalid value {value} for configuration {key}: {message}"))
+}
+
+/// A list as Java's `List.toString` shows it: `[a, b]`.
+pub(crate) fn java_list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+/// A small cache of derived schemas keyed by the source schema, as Kafka's `LRUCache<Schema, Schema>(16)`.
+#[derive(Default)]
+pub(crate) struct SchemaCache {
+    entries: Vec<(Schema, Schema)>,
+}
+
+impl SchemaCache {
+    const CAPACITY: usize = 16;
+
+    /// The schema derived from `source`, when cached; most recently used first.
+    pub(crate) fn get(&mut self, source: &Schema) -> Option<Schema> {
+        let pos = self
+            .entries
+            .iter()
+            .position(|(k, _)| k.ptr_eq(source))
+            .or_else(|| self.entries.iter().position(|(k, _)| k == source))?;
+        if pos != 0 {
+            let entry = self.entries.remove(pos);
+            self.entries.insert(0, entry);
+        }
+        Some(self.entries[0].1.clone())
+    }
+
+    /// Remembers `derived` for `source`, dropping the least recently used entry when full.
+    pub(crate) fn put(&mut self, source: Schema, derived: Schema) {
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries.pop();
+        }
+        self.entries.insert(0, (source, derived));
+    }
+
+    /// The cached schema for `source`, or the one `build` makes (then cached).
+    pub(crate) fn get_or_build(
+        &mut self,
+        source: &Schema,
+        build: impl FnOnce(&Schema) -> Result<Schema, ConnectError>,
+    ) -> Result<Schema, ConnectError> {
+        if let Some(hit) = self.get(source) {
+            return Ok(hit);
+        }
+        let derived = build(source)?;
+        self.put(source.clone(), derived.clone());
+        Ok(derived)
+    }
+
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
     }
 }

@@ -7,6 +7,7 @@ use connect_api::{
 };
 
 use crate::util::Target;
+pub(crate) use crate::util::{config_error, java_class_name, java_list, SchemaCache};
 
 /// The part of the record a `$Key` (`key` true) or `$Value` variant works on.
 pub(crate) const fn target(key: bool) -> Target {
@@ -31,43 +32,14 @@ pub(crate) fn replace_null_with_default_key() -> ConfigKey {
         )
 }
 
-/// The class name Java's `getClass().getName()` gives for the object a Connect value is in Kafka.
-pub(crate) fn java_class_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Int8(_) => "java.lang.Byte",
-        Value::Int16(_) => "java.lang.Short",
-        Value::Int32(_) => "java.lang.Integer",
-        Value::Int64(_) => "java.lang.Long",
-        Value::Float32(_) => "java.lang.Float",
-        Value::Float64(_) => "java.lang.Double",
-        Value::Boolean(_) => "java.lang.Boolean",
-        Value::String(_) => "java.lang.String",
-        Value::Bytes(_) => "[B",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Map(_) => "java.util.HashMap",
-        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
-    }
-}
-
 /// What Java's `value.getClass().toString()` prints (`class java.lang.String`).
 pub(crate) fn java_class(value: &Value) -> String {
     format!("class {}", java_class_name(value))
 }
 
-/// A configuration error in the text of Kafka's `ConfigException(name, value, message)`.
-pub(crate) fn config_error(key: &str, value: impl std::fmt::Display, message: impl std::fmt::Display) -> ConnectError {
-    ConnectError::with_kind(ErrorKind::Config, format!("Invalid value {value} for configuration {key}: {message}"))
-}
-
 /// A configuration error in the text of Kafka's `ConfigException(message)`.
 pub(crate) fn config_message(message: impl Into<String>) -> ConnectError {
     ConnectError::with_kind(ErrorKind::Config, message)
-}
-
-/// A list as Java's `List.toString` prints it (`[a, b]`), for configuration error messages.
-pub(crate) fn java_list(items: &[String]) -> String {
-    format!("[{}]", items.join(", "))
 }
 
 /// Kafka's `NonEmptyListValidator`: an empty list is `Invalid value [] for configuration <key>: Empty list`.
@@ -191,70 +163,10 @@ pub(crate) fn map_put(map: &mut Value, key: &str, value: Value) {
     }
 }
 
-/// A small cache of derived schemas keyed by the source schema, as Kafka's `LRUCache<Schema, Schema>(16)`.
-#[derive(Default)]
-pub(crate) struct SchemaCache {
-    entries: Vec<(Schema, Schema)>,
-}
-
-impl SchemaCache {
-    const CAPACITY: usize = 16;
-
-    /// The schema derived from `source`, when cached; most recently used first.
-    pub(crate) fn get(&mut self, source: &Schema) -> Option<Schema> {
-        let pos = self
-            .entries
-            .iter()
-            .position(|(k, _)| k.ptr_eq(source))
-            .or_else(|| self.entries.iter().position(|(k, _)| k == source))?;
-        if pos != 0 {
-            let entry = self.entries.remove(pos);
-            self.entries.insert(0, entry);
-        }
-        Some(self.entries[0].1.clone())
-    }
-
-    /// Remembers `derived` for `source`, dropping the least recently used entry when full.
-    pub(crate) fn put(&mut self, source: Schema, derived: Schema) {
-        if self.entries.len() >= Self::CAPACITY {
-            self.entries.pop();
-        }
-        self.entries.insert(0, (source, derived));
-    }
-
-    /// The cached schema for `source`, or the one `build` makes (then cached).
-    pub(crate) fn get_or_build(
-        &mut self,
-        source: &Schema,
-        build: impl FnOnce(&Schema) -> Result<Schema, ConnectError>,
-    ) -> Result<Schema, ConnectError> {
-        if let Some(hit) = self.get(source) {
-            return Ok(hit);
-        }
-        let derived = build(source)?;
-        self.put(source.clone(), derived.clone());
-        Ok(derived)
-    }
-
-    /// Forgets every entry.
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-    }
-}
-
 /// Standard Base64 with padding (Java's `Base64.getEncoder()`).
 pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(ALPHABET[(n >> 18) as usize & 63] as char);
-        out.push(ALPHABET[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { ALPHABET[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { ALPHABET[n as usize & 63] as char } else { '=' });
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Shared helpers for the unit tests of the field transformations.

@@ -2,28 +2,11 @@
 //! messages, Kafka-style configuration errors, `SchemaUtil.copySchemaBasics`, a small schema cache and the
 //! `toString` of a record that Kafka puts in some messages.
 
-use std::fmt::{self, Write};
+use std::fmt::Write;
 
-use connect_api::{ConnectError, ErrorKind, Schema, SchemaBuilder, TransformRecord, Value};
+use connect_api::{ConnectError, Schema, SchemaBuilder, TransformRecord, Value};
 
-/// The Java class Kafka Connect would hold for `value` (`getClass().getName()`), as its messages name it.
-pub(crate) fn java_class_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Int8(_) => "java.lang.Byte",
-        Value::Int16(_) => "java.lang.Short",
-        Value::Int32(_) => "java.lang.Integer",
-        Value::Int64(_) => "java.lang.Long",
-        Value::Float32(_) => "java.lang.Float",
-        Value::Float64(_) => "java.lang.Double",
-        Value::Boolean(_) => "java.lang.Boolean",
-        Value::String(_) => "java.lang.String",
-        Value::Bytes(_) => "[B",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Map(_) => "java.util.HashMap",
-        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
-    }
-}
+pub(crate) use crate::util::{config_error, java_class_name, java_list, SchemaCache};
 
 /// Kafka's `Requirements.requireStruct` failure: `value` is not a struct.
 pub(crate) fn not_a_struct(value: &Value, purpose: &str) -> ConnectError {
@@ -36,16 +19,6 @@ pub(crate) fn not_a_map(value: &Value, purpose: &str) -> ConnectError {
         "Only Map objects supported in absence of schema for [{purpose}], found: {}",
         java_class_name(value)
     ))
-}
-
-/// Kafka's `new ConfigException(name, value, message)`: `Invalid value <value> for configuration <name>: <message>`.
-pub(crate) fn config_error(key: &str, value: impl fmt::Display, message: impl fmt::Display) -> ConnectError {
-    ConnectError::with_kind(ErrorKind::Config, format!("Invalid value {value} for configuration {key}: {message}"))
-}
-
-/// A list as Java's `List.toString` shows it: `[a, b]`.
-pub(crate) fn java_list(items: &[String]) -> String {
-    format!("[{}]", items.join(", "))
 }
 
 /// Kafka's `SchemaUtil.copySchemaBasics(source, SchemaBuilder.struct())`: a struct builder with the name, version,
@@ -65,34 +38,6 @@ pub(crate) fn copy_struct_basics(source: &Schema) -> SchemaBuilder {
         builder = builder.parameter(p.key.as_str(), p.value.as_str());
     }
     builder
-}
-
-/// The schemas a transformation derived from input schemas, as Kafka's `LRUCache<Schema, Schema>(16)`: records
-/// of one topic share their schema, so the derived schema is built once.
-#[derive(Default)]
-pub(crate) struct SchemaCache {
-    entries: Vec<(Schema, Schema)>,
-}
-
-impl SchemaCache {
-    const CAPACITY: usize = 16;
-
-    /// The schema derived from `input`, if cached.
-    pub(crate) fn get(&self, input: &Schema) -> Option<Schema> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.ptr_eq(input))
-            .or_else(|| self.entries.iter().find(|(k, _)| k == input))
-            .map(|(_, v)| v.clone())
-    }
-
-    /// Remembers `derived` for `input`, forgetting the oldest entry when full.
-    pub(crate) fn put(&mut self, input: Schema, derived: Schema) {
-        if self.entries.len() >= Self::CAPACITY {
-            self.entries.remove(0);
-        }
-        self.entries.push((input, derived));
-    }
 }
 
 /// A schema as Java's `String.valueOf(schema)` shows it (`null` when absent).
@@ -181,7 +126,7 @@ pub(crate) use key_value_variants;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use connect_api::SchemaBuilder;
+    use connect_api::{ErrorKind, SchemaBuilder};
 
     #[test]
     fn requirement_messages_name_the_java_class() {
