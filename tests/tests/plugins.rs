@@ -28,7 +28,18 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
     let json_start = output.find('[').expect("a JSON list");
     let json_end = output.rfind(']').expect("a JSON list");
     let listed: serde_json::Value = serde_json::from_str(&output[json_start..=json_end]).unwrap();
-    let classes: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["class"].as_str().unwrap()).collect();
+    let is_connector = |p: &&serde_json::Value| p["type"] == "source" || p["type"] == "sink";
+    let classes: Vec<&str> =
+        listed.as_array().unwrap().iter().filter(is_connector).map(|p| p["class"].as_str().unwrap()).collect();
+    // Kafka's transformations and predicates are listed after the connectors, as built-ins.
+    let transforms: Vec<&serde_json::Value> = listed.as_array().unwrap().iter().skip(classes.len()).collect();
+    assert!(transforms.iter().all(|p| p["location"] == "builtin" && !is_connector(p)), "{listed}");
+    assert!(transforms.iter().any(|p| p["class"] == "org.apache.kafka.connect.transforms.Cast$Value"), "{listed}");
+    assert!(
+        transforms.iter().any(|p| p["class"] == "org.apache.kafka.connect.transforms.predicates.TopicNameMatches"
+            && p["type"] == "predicate"),
+        "{listed}"
+    );
     // The built-in connectors (MirrorMaker 2's, the HTTP Bridge) first, then those of the one loadable library.
     assert_eq!(
         classes,

@@ -15,28 +15,32 @@ pub fn list(plugin_path: Option<String>, worker_config: Option<PathBuf>, json: b
         (None, None) => vec![PathBuf::from("plugins")],
     };
     let registry = PluginRegistry::new(dirs);
-    let plugins = registry.plugins();
+    // Connectors first, then transformations and predicates, as `connect-plugin-path list` lists every type.
+    let rows: Vec<[String; 4]> = registry
+        .plugins()
+        .iter()
+        .map(|p| {
+            [p.class().to_string(), p.kind().as_str().to_string(), p.version().to_string(), p.location().to_string()]
+        })
+        .chain(registry.transforms().iter().map(|p| {
+            [
+                p.class().to_string(),
+                p.plugin_type().as_str().to_string(),
+                p.version().to_string(),
+                p.location().to_string(),
+            ]
+        }))
+        .collect();
     if json {
-        let list: Vec<serde_json::Value> = plugins
+        let list: Vec<serde_json::Value> = rows
             .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "class": p.class(),
-                    "type": p.kind().as_str(),
-                    "version": p.version(),
-                    "location": p.location().to_string(),
-                })
+            .map(|[class, kind, version, location]| {
+                serde_json::json!({ "class": class, "type": kind, "version": version, "location": location })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&list).context("encoding the plugin list")?);
         return Ok(());
     }
-    let rows: Vec<[String; 4]> = plugins
-        .iter()
-        .map(|p| {
-            [p.class().to_string(), p.kind().as_str().to_string(), p.version().to_string(), p.location().to_string()]
-        })
-        .collect();
     let header = ["CLASS", "TYPE", "VERSION", "LOCATION"].map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for row in &rows {
