@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use connect_api::{ConnectError, ErrorKind, Schema, TransformRecord, Value};
+use connect_api::{ConnectError, ErrorKind, Schema, SchemaBuilder, TransformRecord, Value};
 
 /// The part of a record a `$Key` or `$Value` variant operates on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,4 +132,35 @@ impl SchemaCache {
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
+}
+
+/// Kafka's `Requirements.requireStruct` failure: `value` is not a struct.
+pub(crate) fn not_a_struct(value: &Value, purpose: &str) -> ConnectError {
+    ConnectError::data(format!("Only Struct objects supported for [{purpose}], found: {}", java_class_name(value)))
+}
+
+/// Kafka's `Requirements.requireMap` failure: `value` is not a map.
+pub(crate) fn not_a_map(value: &Value, purpose: &str) -> ConnectError {
+    ConnectError::data(format!(
+        "Only Map objects supported in absence of schema for [{purpose}], found: {}",
+        java_class_name(value)
+    ))
+}
+
+/// Kafka's `SchemaUtil.copySchemaBasics(source, builder)`: name, version, doc and parameters (not optionality,
+/// not the default).
+pub(crate) fn copy_schema_basics(source: &Schema, mut builder: SchemaBuilder) -> SchemaBuilder {
+    if let Some(name) = source.name() {
+        builder = builder.name(name);
+    }
+    if let Some(version) = source.version() {
+        builder = builder.version(version);
+    }
+    if let Some(doc) = source.doc() {
+        builder = builder.doc(doc);
+    }
+    for p in source.parameters() {
+        builder = builder.parameter(p.key.as_str(), p.value.as_str());
+    }
+    builder
 }

@@ -7,7 +7,9 @@ use connect_api::{
 };
 
 use crate::util::Target;
-pub(crate) use crate::util::{config_error, java_class_name, java_list, SchemaCache};
+pub(crate) use crate::util::{
+    config_error, copy_schema_basics, java_class_name, java_list, not_a_map, not_a_struct, SchemaCache,
+};
 
 /// The part of the record a `$Key` (`key` true) or `$Value` variant works on.
 pub(crate) const fn target(key: bool) -> Target {
@@ -59,10 +61,7 @@ pub(crate) fn require_schema(schema: Option<Schema>, purpose: &str) -> Result<Sc
 pub(crate) fn require_map(value: Value, purpose: &str) -> Result<Value, ConnectError> {
     match value {
         Value::Map(_) => Ok(value),
-        other => Err(ConnectError::data(format!(
-            "Only Map objects supported in absence of schema for [{purpose}], found: {}",
-            java_class_name(&other)
-        ))),
+        other => Err(not_a_map(&other, purpose)),
     }
 }
 
@@ -70,10 +69,7 @@ pub(crate) fn require_map(value: Value, purpose: &str) -> Result<Value, ConnectE
 pub(crate) fn require_map_entries(value: Value, purpose: &str) -> Result<impl Iterator<Item = MapEntry>, ConnectError> {
     match value {
         Value::Map(entries) => Ok(entries.into_iter()),
-        other => Err(ConnectError::data(format!(
-            "Only Map objects supported in absence of schema for [{purpose}], found: {}",
-            java_class_name(&other)
-        ))),
+        other => Err(not_a_map(&other, purpose)),
     }
 }
 
@@ -81,10 +77,7 @@ pub(crate) fn require_map_entries(value: Value, purpose: &str) -> Result<impl It
 pub(crate) fn require_struct(value: Value, purpose: &str) -> Result<Struct, ConnectError> {
     match value {
         Value::Struct(s) => Ok(s),
-        other => Err(ConnectError::data(format!(
-            "Only Struct objects supported for [{purpose}], found: {}",
-            java_class_name(&other)
-        ))),
+        other => Err(not_a_struct(&other, purpose)),
     }
 }
 
@@ -92,29 +85,8 @@ pub(crate) fn require_struct(value: Value, purpose: &str) -> Result<Struct, Conn
 pub(crate) fn require_struct_ref<'a>(value: &'a Value, purpose: &str) -> Result<&'a Struct, ConnectError> {
     match value {
         Value::Struct(s) => Ok(s),
-        other => Err(ConnectError::data(format!(
-            "Only Struct objects supported for [{purpose}], found: {}",
-            java_class_name(other)
-        ))),
+        other => Err(not_a_struct(other, purpose)),
     }
-}
-
-/// Kafka's `SchemaUtil.copySchemaBasics(source, builder)`: name, version, doc and parameters (not optionality,
-/// not the default).
-pub(crate) fn copy_schema_basics(source: &Schema, mut builder: SchemaBuilder) -> SchemaBuilder {
-    if let Some(name) = source.name() {
-        builder = builder.name(name);
-    }
-    if let Some(version) = source.version() {
-        builder = builder.version(version);
-    }
-    if let Some(doc) = source.doc() {
-        builder = builder.doc(doc);
-    }
-    for p in source.parameters() {
-        builder = builder.parameter(p.key.as_str(), p.value.as_str());
-    }
-    builder
 }
 
 /// Kafka's `SchemaUtil.copySchemaBasics(source)`: a builder of the same type (with the same key/value or element

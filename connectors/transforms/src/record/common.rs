@@ -4,40 +4,16 @@
 
 use std::fmt::Write;
 
-use connect_api::{ConnectError, Schema, SchemaBuilder, TransformRecord, Value};
+use connect_api::{Schema, SchemaBuilder, TransformRecord};
 
-pub(crate) use crate::util::{config_error, java_class_name, java_list, SchemaCache};
-
-/// Kafka's `Requirements.requireStruct` failure: `value` is not a struct.
-pub(crate) fn not_a_struct(value: &Value, purpose: &str) -> ConnectError {
-    ConnectError::data(format!("Only Struct objects supported for [{purpose}], found: {}", java_class_name(value)))
-}
-
-/// Kafka's `Requirements.requireMap` failure: `value` is not a map.
-pub(crate) fn not_a_map(value: &Value, purpose: &str) -> ConnectError {
-    ConnectError::data(format!(
-        "Only Map objects supported in absence of schema for [{purpose}], found: {}",
-        java_class_name(value)
-    ))
-}
+pub(crate) use crate::util::{
+    config_error, copy_schema_basics, java_class_name, java_list, not_a_map, not_a_struct, SchemaCache,
+};
 
 /// Kafka's `SchemaUtil.copySchemaBasics(source, SchemaBuilder.struct())`: a struct builder with the name, version,
 /// doc and parameters of `source` (not its optionality, default or fields).
 pub(crate) fn copy_struct_basics(source: &Schema) -> SchemaBuilder {
-    let mut builder = SchemaBuilder::structure();
-    if let Some(name) = source.name() {
-        builder = builder.name(name);
-    }
-    if let Some(version) = source.version() {
-        builder = builder.version(version);
-    }
-    if let Some(doc) = source.doc() {
-        builder = builder.doc(doc);
-    }
-    for p in source.parameters() {
-        builder = builder.parameter(p.key.as_str(), p.value.as_str());
-    }
-    builder
+    copy_schema_basics(source, SchemaBuilder::structure())
 }
 
 /// A schema as Java's `String.valueOf(schema)` shows it (`null` when absent).
@@ -126,7 +102,7 @@ pub(crate) use key_value_variants;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use connect_api::{ErrorKind, SchemaBuilder};
+    use connect_api::{ErrorKind, SchemaBuilder, Value};
 
     #[test]
     fn requirement_messages_name_the_java_class() {
