@@ -276,6 +276,13 @@ fn every_endpoint_answers_like_kafka_connect() {
     assert_eq!(until_not_conflict("src resumed", || rest.put("/connectors/src/resume", &Value::Null)).0, 202);
     wait_for("the file read again from the start", SETTLE, || (read_lines(&output).len() >= 200).then_some(()));
     assert_eq!(until_not_conflict("src stopped", || rest.put("/connectors/src/stop", &Value::Null)).0, 204);
+    // The task's last offset commit happens while it stops: reset once it has stopped, or that commit could land
+    // after the reset.
+    wait_for("src stopped without tasks", SETTLE, || {
+        let status = rest.status("src")?;
+        let stopped = status["connector"]["state"] == "STOPPED" && status["tasks"].as_array()?.is_empty();
+        stopped.then_some(())
+    });
     let (code, answer) = until_not_conflict("offsets reset", || rest.delete("/connectors/src/offsets"));
     assert_eq!(code, 200, "{answer}");
     assert_eq!(answer["message"], "The offsets for this connector have been reset successfully");
