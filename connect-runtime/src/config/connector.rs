@@ -176,6 +176,25 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config, policy: Overrid
             }
             _ => {}
         }
+        // A dead letter queue the connector consumes would feed its failures back to itself without end.
+        let dlq_key = "errors.deadletterqueue.topic.name";
+        if let Some(dlq) = props.get(dlq_key).map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let topics = props.get("topics").map(String::as_str).unwrap_or("");
+            let regex = props.get("topics.regex").map(|r| r.trim()).filter(|r| !r.is_empty());
+            if topics.split(',').any(|t| t.trim() == dlq) {
+                add_error(
+                    dlq_key,
+                    format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics={topics}') consumed by the connector"),
+                );
+            } else if let Some(regex) =
+                regex.filter(|r| regex::Regex::new(&format!("^(?:{r})$")).is_ok_and(|re| re.is_match(dlq)))
+            {
+                add_error(
+                    dlq_key,
+                    format!("The DLQ topic '{dlq}' may not be included in the regex matching the topics ('topics.regex={regex}') consumed by the connector"),
+                );
+            }
+        }
     }
     let mut refused: Vec<(String, String)> =
         props.keys().filter_map(|k| policy.refuses(k).map(|m| (k.clone(), m))).collect();
@@ -185,18 +204,38 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config, policy: Overrid
         }
     }
     for (key, message) in refused {
-        match infos.iter_mut().find(|i| i.name == key) {
-            Some(info) => info.errors.push(message),
-            None => infos.push(ConfigValueInfo {
-                name: key.clone(),
-                value: props.get(&key).cloned(),
-                recommended_values: Vec::new(),
-                errors: vec![message],
-                visible: true,
-            }),
-        }
+        add_key_error(&mut infos, props, &key, message);
     }
     infos
+}
+
+/// A problem with one key of a connector configuration: the key, and Kafka Connect's message for it.
+pub(crate) type KeyError = (String, String);
+
+/// Kafka's error for a required key that is not set.
+pub(crate) fn missing_key(key: &str) -> KeyError {
+    (key.to_string(), format!("Missing required configuration \"{key}\" which has no default value."))
+}
+
+/// Adds `message` to the validation entry of `key`, creating the entry (with the value of `props`) if the
+/// definitions have none (keys under a prefix, such as `transforms.<alias>.*`).
+pub(crate) fn add_key_error(infos: &mut Vec<ConfigValueInfo>, props: &Config, key: &str, message: String) {
+    match infos.iter_mut().find(|i| i.name == key) {
+        Some(info) => info.errors.push(message),
+        None => infos.push(ConfigValueInfo {
+            name: key.to_string(),
+            value: props.get(key).cloned(),
+            recommended_values: Vec::new(),
+            errors: vec![message],
+            visible: true,
+        }),
+    }
+}
+
+/// The first of `errors` as the error a task fails with when its configuration was not validated first.
+pub(crate) fn first_key_error(errors: Vec<KeyError>) -> connect_api::ConnectError {
+    let (key, message) = errors.into_iter().next().unwrap_or_default();
+    connect_api::ConnectError::with_kind(connect_api::ErrorKind::Config, format!("{key}: {message}"))
 }
 
 /// Loads a connector configuration file: Java `.properties`, or `.json` either in the REST API's create shape
@@ -285,6 +324,13 @@ mod tests {
         };
         assert_eq!(errors(&props), ["Must configure one of topics or topics.regex"]);
         props.insert("topics".into(), "t".into());
+        assert!(errors(&props).is_empty());
+        props.insert("errors.deadletterqueue.topic.name".into(), "t".into());
+        assert_eq!(
+            errors(&props),
+            ["The DLQ topic 't' may not be included in the list of topics ('topics=t') consumed by the connector"]
+        );
+        props.insert("errors.deadletterqueue.topic.name".into(), "dlq".into());
         assert!(errors(&props).is_empty());
         props.insert("producer.override.linger.ms".into(), "5".into());
         assert!(errors(&props).is_empty());

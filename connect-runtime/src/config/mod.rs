@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub(crate) use connector::{add_key_error, first_key_error, missing_key, KeyError};
 pub use connector::{
     connector_config_def, load_connector_config, validate_framework_keys, ConnectorConfig, ConnectorType,
 };

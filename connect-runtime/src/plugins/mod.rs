@@ -233,6 +233,18 @@ struct RegistryState {
     seen: HashMap<PathBuf, Option<SystemTime>>,
 }
 
+impl RegistryState {
+    /// Adds a plugin to the connectors or to the transformations and predicates, by its type.
+    fn insert(&mut self, descriptor: PluginDescriptor, location: Location) -> Result<(), String> {
+        if matches!(descriptor.plugin_type(), PluginType::Connector(_)) {
+            self.plugins.push(Arc::new(Plugin::new(descriptor, location)?));
+        } else {
+            self.transforms.push(Arc::new(TransformPlugin::new(descriptor, location)?));
+        }
+        Ok(())
+    }
+}
+
 /// All plugins known to this worker.
 pub struct PluginRegistry {
     dirs: Vec<PathBuf>,
@@ -257,15 +269,9 @@ impl PluginRegistry {
         {
             let mut state = registry.lock();
             for descriptor in builtins {
-                let added = descriptor.map_err(|e| e.to_string()).and_then(|d| {
-                    if matches!(d.plugin_type(), PluginType::Connector(_)) {
-                        state.plugins.push(Arc::new(Plugin::new(d, Location::Builtin)?));
-                    } else {
-                        state.transforms.push(Arc::new(TransformPlugin::new(d, Location::Builtin)?));
-                    }
-                    Ok(())
-                });
-                if let Err(reason) = added {
+                if let Err(reason) =
+                    descriptor.map_err(|e| e.to_string()).and_then(|d| state.insert(d, Location::Builtin))
+                {
                     tracing::error!("built-in plugin cannot be registered: {reason}")
                 }
             }
@@ -331,33 +337,10 @@ impl PluginRegistry {
             );
             return;
         }
-        if !matches!(descriptor.plugin_type(), PluginType::Connector(_)) {
-            match TransformPlugin::new(descriptor, Location::File(path.to_path_buf())) {
-                Ok(plugin) => {
-                    tracing::info!(
-                        class = plugin.class(),
-                        kind = plugin.plugin_type().as_str(),
-                        version = plugin.version(),
-                        file = %path.display(),
-                        "loaded plugin"
-                    );
-                    state.transforms.push(Arc::new(plugin));
-                }
-                Err(reason) => tracing::warn!(file = %path.display(), "skipping plugin: {reason}"),
-            }
-            return;
-        }
-        match Plugin::new(descriptor, Location::File(path.to_path_buf())) {
-            Ok(plugin) => {
-                tracing::info!(
-                    class = plugin.class(),
-                    kind = plugin.kind().as_str(),
-                    version = plugin.version(),
-                    file = %path.display(),
-                    "loaded plugin"
-                );
-                state.plugins.push(Arc::new(plugin));
-            }
+        let (version, kind) = (descriptor.version.to_string(), descriptor.plugin_type().as_str());
+        let class = descriptor.class.to_string();
+        match state.insert(descriptor, Location::File(path.to_path_buf())) {
+            Ok(()) => tracing::info!(class, kind, version, file = %path.display(), "loaded plugin"),
             Err(reason) => tracing::warn!(file = %path.display(), "skipping plugin: {reason}"),
         }
     }

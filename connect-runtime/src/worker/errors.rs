@@ -131,7 +131,7 @@ impl ErrorPolicy {
     }
 }
 
-/// Counts of what the operator saw, for logs and metrics (Kafka's `task-error-metrics`).
+/// Counts of what the operator saw, read from the task's `task-error-metrics`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ErrorCounts {
     /// Failed attempts, retried ones included (`total-record-failures`).
@@ -147,14 +147,13 @@ pub(crate) struct ErrorCounts {
 /// Runs the stages of one task under its [`ErrorPolicy`].
 pub(crate) struct RetryWithTolerance {
     policy: ErrorPolicy,
-    counts: ErrorCounts,
     metrics: Arc<TaskMetrics>,
 }
 
 impl RetryWithTolerance {
     /// An operator for one task, counting into its metrics.
     pub(crate) fn new(policy: ErrorPolicy, metrics: Arc<TaskMetrics>) -> Self {
-        RetryWithTolerance { policy, counts: ErrorCounts::default(), metrics }
+        RetryWithTolerance { policy, metrics }
     }
 
     /// The task's error metrics, for the reporters (errors logged, dead letters).
@@ -168,14 +167,41 @@ impl RetryWithTolerance {
     }
 
     /// What was counted so far.
-    #[cfg(test)]
     pub(crate) fn counts(&self) -> ErrorCounts {
-        self.counts
+        let m = self.metrics();
+        let read = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        ErrorCounts {
+            failures: read(&m.record_failures),
+            errors: read(&m.record_errors),
+            skipped: read(&m.records_skipped),
+            retries: read(&m.retries),
+        }
+    }
+
+    /// Logs a tolerated failure when `errors.log.enable` is set, in Kafka Connect's words; `record(full)` describes
+    /// the record (`full` with `errors.log.include.messages`), as a suffix starting with `, where`.
+    pub(crate) fn log_failure(
+        &self,
+        task: &impl std::fmt::Display,
+        failure: &Failure,
+        record: impl FnOnce(bool) -> String,
+    ) {
+        if !self.policy.log {
+            return;
+        }
+        ErrorMetrics::count(&self.metrics().errors_logged);
+        tracing::error!(
+            "Error encountered in task {task}. Executing stage '{}' with class '{}'{}: {}",
+            failure.stage.name(),
+            failure.class,
+            record(self.policy.log_messages),
+            failure.error.status_trace()
+        );
     }
 
     /// Logs what was counted, when any record failed (at task stop).
     pub(crate) fn log_summary(&self, task: &impl std::fmt::Display) {
-        let c = self.counts;
+        let c = self.counts();
         if c.failures > 0 {
             tracing::warn!(
                 "task {task}: {} failed attempts, {} retries, {} records in error, {} records skipped",
@@ -197,14 +223,15 @@ impl RetryWithTolerance {
         stopping: &dyn Fn() -> bool,
         mut op: impl FnMut() -> Result<T, ConnectError>,
     ) -> Result<Result<T, Failure>, ConnectError> {
-        let started = Instant::now();
+        // Taken at the first failure, not before every call: this runs per record and per stage.
+        let mut started: Option<Instant> = None;
         let mut delay = RETRY_DELAY_MIN;
         loop {
             let error = match op() {
                 Ok(value) => return Ok(Ok(value)),
                 Err(error) => error,
             };
-            self.counts.failures += 1;
+            let started = *started.get_or_insert_with(Instant::now);
             self.metrics().failure();
             if error.is_retriable() && !stopping() {
                 let deadline = self.policy.retry_timeout.map(|t| started + t);
@@ -214,7 +241,6 @@ impl RetryWithTolerance {
                     tracing::debug!("{} failed with a retriable error, retrying in {pause:?}: {error}", stage.name());
                     sleep_unless(pause, stopping);
                     delay = (delay * 2).min(self.policy.retry_delay_max);
-                    self.counts.retries += 1;
                     ErrorMetrics::count(&self.metrics().retries);
                     continue;
                 }
@@ -226,10 +252,8 @@ impl RetryWithTolerance {
     /// A failure that happened outside [`RetryWithTolerance::execute`] (an errant record a sink task reports):
     /// tolerated or not, as `execute` decides.
     pub(crate) fn fail<T>(&mut self, failure: Failure) -> Result<Result<T, Failure>, ConnectError> {
-        self.counts.errors += 1;
         ErrorMetrics::count(&self.metrics().record_errors);
         if self.policy.tolerate_all {
-            self.counts.skipped += 1;
             ErrorMetrics::count(&self.metrics().records_skipped);
             Ok(Err(failure))
         } else {

@@ -253,10 +253,7 @@ impl Worker {
             let started = plugin.new_source_task().and_then(|task| {
                 let transforms = TransformChain::build(&connector_props, &registry)?;
                 let topic_creator = topic_creation::TopicCreationConfig::from_props(&connector_props)
-                    .map_err(|errors| {
-                        let (key, message) = &errors[0];
-                        ConnectError::with_kind(connect_api::ErrorKind::Config, format!("{key}: {message}"))
-                    })?
+                    .map_err(crate::config::first_key_error)?
                     .filter(|_| config.topic_creation)
                     .map(|groups| {
                         topic_creation::TopicCreator::new(

@@ -677,33 +677,16 @@ fn report(
     record: &RawRecord<'_>,
     failure: &Failure,
 ) -> Result<(), ConnectError> {
-    let policy = errors.policy();
     let metrics = errors.metrics();
-    if policy.log {
-        let message = if policy.log_messages {
-            format!(
-                ", where consumed record is {{topic='{}', partition={}, offset={}, key={:?}, value={:?}}}",
-                record.topic,
-                record.partition,
-                record.offset,
-                record.key.map(String::from_utf8_lossy),
-                record.value.map(String::from_utf8_lossy)
-            )
+    errors.log_failure(id, failure, |full| {
+        let at = format!("topic='{}', partition={}, offset={}", record.topic, record.partition, record.offset);
+        if full {
+            let (key, value) = (record.key.map(String::from_utf8_lossy), record.value.map(String::from_utf8_lossy));
+            format!(", where consumed record is {{{at}, key={key:?}, value={value:?}}}")
         } else {
-            format!(
-                ", where consumed record is {{topic='{}', partition={}, offset={}}}",
-                record.topic, record.partition, record.offset
-            )
-        };
-        ErrorMetrics::count(&metrics.errors_logged);
-        tracing::error!(
-            "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
-            id,
-            failure.stage.name(),
-            failure.class,
-            failure.error.status_trace()
-        );
-    }
+            format!(", where consumed record is {{{at}}}")
+        }
+    });
     if let Some(dlq) = shared.dlq().as_mut() {
         ErrorMetrics::count(&metrics.dlq_produce_requests);
         dlq.report(record, failure).inspect_err(|_| ErrorMetrics::count(&metrics.dlq_produce_failures))?;

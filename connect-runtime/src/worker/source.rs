@@ -24,7 +24,7 @@ use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::topic_creation::TopicCreator;
 use super::transforms::TransformChain;
 use super::{ConverterClasses, TaskControl};
-use crate::metrics::{ErrorMetrics, TaskMetrics};
+use crate::metrics::TaskMetrics;
 use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
 use connect_api::TransformRecord;
@@ -229,6 +229,8 @@ pub(crate) struct WorkerSourceTask {
     transforms: TransformChain,
     errors: RetryWithTolerance,
     topic_creator: Option<TopicCreator>,
+    /// The topic of the last record sent, for topic tracking.
+    last_topic: String,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     header_buf: Vec<u8>,
@@ -268,6 +270,7 @@ impl WorkerSourceTask {
             transforms: run.transforms,
             errors: run.errors,
             topic_creator: run.topic_creator,
+            last_topic: String::new(),
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             header_buf: Vec::new(),
@@ -321,13 +324,7 @@ impl WorkerSourceTask {
             if !batch.is_empty() {
                 self.metrics.record_poll(batch.len(), polled_at.elapsed());
             }
-            // Topic tracking: one report per run of records to the same topic, not one per record.
-            let mut last_topic = String::new();
             for record in batch {
-                if record.topic.as_str() != last_topic {
-                    last_topic = record.topic.to_string();
-                    self.status.topic_used(&self.id, &last_topic);
-                }
                 self.process(record)?;
             }
             self.metrics.set_active_records(self.ledger.submitted.len());
@@ -343,7 +340,7 @@ impl WorkerSourceTask {
         }
         let original = record.clone();
         let (transformable, partition, offset) = TransformRecord::from_source(record);
-        let control = self.control.clone();
+        let control = &self.control;
         let stopping = || control.stopping();
         match self.transforms.apply(transformable, &mut self.errors, &stopping)? {
             Ok(Some(transformed)) => self.send(transformed.into_source(partition, offset), Some(original)),
@@ -352,7 +349,13 @@ impl WorkerSourceTask {
                 Ok(())
             }
             Err(failure) => {
-                self.log_failure(&failure, &original);
+                self.errors.log_failure(&self.id, &failure, |full| {
+                    if full {
+                        format!(", where source record is = {original:?}")
+                    } else {
+                        String::new()
+                    }
+                });
                 self.skip(original);
                 Ok(())
             }
@@ -363,34 +366,12 @@ impl WorkerSourceTask {
         self.ledger.submitted.push_back(InFlight { record: original, outcome: Some(Outcome::Skipped) });
     }
 
-    /// Logs a tolerated failure when `errors.log.enable` is set (source connectors have no dead letter queue).
-    fn log_failure(&self, failure: &Failure, record: &SourceRecord) {
-        if !self.errors.policy().log {
-            return;
-        }
-        ErrorMetrics::count(&self.errors.metrics().errors_logged);
-        let message = if self.errors.policy().log_messages {
-            format!(", where source record is = {record:?}")
-        } else {
-            String::new()
-        };
-        tracing::error!(
-            "Error encountered in task {}. Executing stage '{}' with class '{}'{message}: {}",
-            self.id,
-            failure.stage.name(),
-            failure.class,
-            failure.error.status_trace()
-        );
-    }
-
     /// Converts the key, value and headers into the buffers; `Ok(Err)` is a tolerated failure.
     fn convert(&mut self, record: &SourceRecord) -> Result<Result<Converted, Failure>, ConnectError> {
         let topic = record.topic.as_str();
-        let control = self.control.clone();
+        let control = &self.control;
         let stopping = || control.stopping();
         let (key_buf, value_buf, header_buf) = (&mut self.key_buf, &mut self.value_buf, &mut self.header_buf);
-        key_buf.clear();
-        value_buf.clear();
         let key_converter = &mut self.key_converter;
         let has_key = match self.errors.execute(Stage::KeyConverter, &self.converter_classes.key, &stopping, || {
             key_buf.clear();
@@ -439,12 +420,24 @@ impl WorkerSourceTask {
             Ok(converted) => converted,
             Err(failure) => {
                 let original = original.unwrap_or(record);
-                self.log_failure(&failure, &original);
+                self.errors.log_failure(&self.id, &failure, |full| {
+                    if full {
+                        format!(", where source record is = {original:?}")
+                    } else {
+                        String::new()
+                    }
+                });
                 self.skip(original);
                 return Ok(());
             }
         };
         let topic = record.topic.as_str();
+        // Topic tracking, of the topic written to (after transformations): one report per run of records to the
+        // same topic, not one per record.
+        if topic != self.last_topic {
+            self.last_topic = topic.to_string();
+            self.status.topic_used(&self.id, topic);
+        }
         let seq = self.ledger.next_seq();
         let mut message = BaseRecord::with_opaque_to(topic, seq as usize);
         if has_key {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use connect_api::{Config, ConnectError};
 use regex::Regex;
 
+use crate::config::{missing_key, KeyError};
 use crate::storage::kafka::{create_missing_topics, TopicSpec};
 
 /// The prefix of every topic creation key.
@@ -46,16 +47,10 @@ pub(crate) struct TopicCreationConfig {
     groups: Vec<TopicCreationGroup>,
 }
 
-/// A configuration problem: the key and the message.
-pub(crate) type KeyError = (String, String);
-
 fn number(props: &Config, key: &str, what: &str, default: Option<i32>, errors: &mut Vec<KeyError>) -> i32 {
     let Some(raw) = props.get(key).map(|v| v.trim()) else {
         return default.unwrap_or_else(|| {
-            errors.push((
-                key.to_string(),
-                format!("Missing required configuration \"{key}\" which has no default value."),
-            ));
+            errors.push(missing_key(key));
             -1
         });
     };
@@ -116,11 +111,7 @@ impl TopicCreationConfig {
             let prefix = format!("{PREFIX}{name}.");
             let include = patterns(props, &format!("{prefix}include"), &mut errors);
             if include.is_empty() && !props.contains_key(&format!("{prefix}include")) {
-                let key = format!("{prefix}include");
-                errors.push((
-                    key.clone(),
-                    format!("Missing required configuration \"{key}\" which has no default value."),
-                ));
+                errors.push(missing_key(&format!("{prefix}include")));
             }
             groups.push(TopicCreationGroup {
                 include,

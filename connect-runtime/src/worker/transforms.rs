@@ -11,6 +11,7 @@ use connect_api::config::ConfigValueInfo;
 use connect_api::{Config, ConnectError, TransformRecord};
 
 use super::errors::{Failure, RetryWithTolerance, Stage};
+use crate::config::{add_key_error, first_key_error, missing_key, KeyError};
 use crate::plugins::{PluginRegistry, PredicateHandle, TransformationHandle};
 
 /// One `transforms` entry as configured.
@@ -38,9 +39,6 @@ pub(crate) struct PredicateSpec {
     /// The keys under `predicates.<alias>.` without that prefix and `type`.
     pub settings: Config,
 }
-
-/// A configuration problem: the key and Kafka Connect's message for it.
-pub(crate) type KeyError = (String, String);
 
 fn aliases(props: &Config, key: &str) -> Result<Vec<String>, KeyError> {
     let list: Vec<String> = props
@@ -71,7 +69,7 @@ fn settings_under(props: &Config, prefix: &str, skip: &[&str]) -> Config {
 fn required_type(props: &Config, key: &str) -> Result<String, KeyError> {
     match props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         Some(class) => Ok(class.to_string()),
-        None => Err((key.to_string(), format!("Missing required configuration \"{key}\" which has no default value."))),
+        None => Err(missing_key(key)),
     }
 }
 
@@ -156,16 +154,7 @@ pub(crate) fn parse_specs(props: &Config) -> Result<(Vec<TransformSpec>, Vec<Pre
 pub(crate) fn validate(props: &Config, registry: &PluginRegistry) -> Vec<ConfigValueInfo> {
     let mut infos: Vec<ConfigValueInfo> = Vec::new();
     let error =
-        |infos: &mut Vec<ConfigValueInfo>, key: &str, message: String| match infos.iter_mut().find(|i| i.name == key) {
-            Some(info) => info.errors.push(message),
-            None => infos.push(ConfigValueInfo {
-                name: key.to_string(),
-                value: props.get(key).cloned(),
-                recommended_values: Vec::new(),
-                errors: vec![message],
-                visible: true,
-            }),
-        };
+        |infos: &mut Vec<ConfigValueInfo>, key: &str, message: String| add_key_error(infos, props, key, message);
     let (transforms, predicates) = match parse_specs(props) {
         Ok(specs) => specs,
         Err(errors) => {
@@ -251,10 +240,7 @@ impl TransformChain {
 
     /// The chain `props` configures, every plugin resolved and configured; the error names the key at fault.
     pub(crate) fn build(props: &Config, registry: &PluginRegistry) -> Result<Self, ConnectError> {
-        let (transforms, predicates) = parse_specs(props).map_err(|errors| {
-            let (key, message) = &errors[0];
-            ConnectError::with_kind(connect_api::ErrorKind::Config, format!("{key}: {message}"))
-        })?;
+        let (transforms, predicates) = parse_specs(props).map_err(first_key_error)?;
         let mut chain = TransformChain::empty();
         for spec in &predicates {
             let key = format!("predicates.{}.type", spec.alias);
