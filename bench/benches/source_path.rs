@@ -4,7 +4,9 @@
 //! Both producers use the same client settings (acks=all, idempotence on); each side sends N records and is
 //! timed from start until the broker acknowledged all of them (the topic's end offset reaches N). Prints
 //! records/s for 100 B and 1 KiB values and the ratio connect-rs / raw rdkafka; then the same source path with a
-//! chain of three of Kafka's transformations against none, and that ratio.
+//! chain of three of Kafka's transformations against none, and that ratio; then the async generator (connect-api's
+//! async adapter driving `async fn poll` on the plugin's tokio runtime) against the sync generator, records/s and
+//! the process's CPU time per record, and their ratios.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,8 +59,30 @@ fn raw(broker: &Broker, topic: &str, n: i64, size: usize) -> Duration {
     start.elapsed()
 }
 
+/// User plus system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 /// connect-rs: the generator plugin loaded from its `.so`, run as a standalone task.
 fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize, chain: &[(&str, &str)]) -> Duration {
+    connect_with(broker, plugins, "GeneratorSource", topic, n, size, chain).0
+}
+
+/// connect-rs with generator `class` (sync or async); returns the elapsed and the CPU time.
+fn connect_with(
+    broker: &Broker,
+    plugins: &Path,
+    class: &str,
+    topic: &str,
+    n: i64,
+    size: usize,
+    chain: &[(&str, &str)],
+) -> (Duration, Duration) {
     let dir = tempfile::tempdir().expect("temp dir");
     let props: BTreeMap<String, String> = [
         ("bootstrap.servers", broker.bootstrap()),
@@ -74,8 +98,8 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize, ch
     let offsets = Arc::new(FileOffsetStore::open(&dir.path().join("offsets.json")).expect("offsets"));
     let registry = Arc::new(PluginRegistry::new(vec![plugins.to_path_buf()]));
     let worker = Worker::new(worker_config, registry.clone(), offsets, Arc::new(StatusBoard::new("bench")));
-    let plugin = registry.resolve("GeneratorSource").expect("generator plugin");
-    let connector: BTreeMap<String, String> = [("name", "bench"), ("connector.class", "GeneratorSource")]
+    let plugin = registry.resolve(class).expect("generator plugin");
+    let connector: BTreeMap<String, String> = [("name", "bench"), ("connector.class", class)]
         .iter()
         .chain(chain)
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -90,15 +114,15 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize, ch
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let consumer: BaseConsumer = client(broker).create().expect("consumer");
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_time());
     let task = worker
         .start_task(TaskId { connector: "bench".into(), task: 0 }, plugin, &connector, task_config)
         .expect("start task");
     wait_for_end(&consumer, topic, n);
-    let elapsed = start.elapsed();
+    let (elapsed, cpu) = (start.elapsed(), cpu_time() - cpu);
     task.signal_stop();
     task.wait(Duration::from_secs(30));
-    elapsed
+    (elapsed, cpu)
 }
 
 fn client(broker: &Broker) -> ClientConfig {
@@ -109,8 +133,10 @@ fn client(broker: &Broker) -> ClientConfig {
 
 fn main() {
     // `cargo bench` passes --bench; a filter argument is ignored.
-    let plugins =
-        connect_tests::plugin_dir(tempfile::tempdir().expect("dir").keep().as_path(), &["test_plugin_generator"]);
+    let plugins = connect_tests::plugin_dir(
+        tempfile::tempdir().expect("dir").keep().as_path(),
+        &["test_plugin_generator", "test_plugin_async"],
+    );
     let broker = Broker::start();
     let rounds = 3;
     println!("| value size | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio |");
@@ -161,4 +187,34 @@ fn main() {
     let plain_rate = n as f64 / plain_best.as_secs_f64();
     let chain_rate = n as f64 / chain_best.as_secs_f64();
     println!("| {} B | {n} | {plain_rate:.0} | {chain_rate:.0} | {:.2} |", size + 2, chain_rate / plain_rate);
+
+    // The async adapter: the async generator (`async fn poll`, driven by `block_on` on the plugin's runtime) against
+    // the sync one, same records, same run.
+    println!();
+    println!(
+        "| value size | records | sync generator (records/s) | async generator (records/s) | ratio | CPU µs/record sync | async | ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let (mut sync_best, mut async_best) = ((Duration::MAX, Duration::MAX), (Duration::MAX, Duration::MAX));
+    for round in 0..rounds {
+        let sync_topic = format!("sync-{round}");
+        let async_topic = format!("async-{round}");
+        broker.create_topic(&sync_topic, 1);
+        broker.create_topic(&async_topic, 1);
+        let s = connect_with(&broker, &plugins, "GeneratorSource", &sync_topic, n, size, &[]);
+        let a = connect_with(&broker, &plugins, "AsyncGeneratorSource", &async_topic, n, size, &[]);
+        sync_best = (sync_best.0.min(s.0), sync_best.1.min(s.1));
+        async_best = (async_best.0.min(a.0), async_best.1.min(a.1));
+    }
+    let sync_rate = n as f64 / sync_best.0.as_secs_f64();
+    let async_rate = n as f64 / async_best.0.as_secs_f64();
+    let per_record = |cpu: Duration| cpu.as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "| {} B | {n} | {sync_rate:.0} | {async_rate:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        size + 2,
+        async_rate / sync_rate,
+        per_record(sync_best.1),
+        per_record(async_best.1),
+        per_record(async_best.1) / per_record(sync_best.1)
+    );
 }

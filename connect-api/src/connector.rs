@@ -129,6 +129,48 @@ pub trait SourceTask: Send + 'static {
 
     /// Stops the task.
     fn stop(&mut self) -> Result<()>;
+
+    /// A handle the runtime uses, from another thread, to interrupt a `start` or `poll` that blocks when the task
+    /// must stop (Kafka Connect calls `stop()` concurrently for this). Called once, before `start`. By default
+    /// none: the runtime then waits for `poll` to return, up to `task.shutdown.graceful.timeout.ms`. Async tasks
+    /// (see [`crate::async_connector`]) get one that cancels the pending future.
+    fn canceller(&self) -> Option<TaskCanceller> {
+        None
+    }
+}
+
+/// Interrupts what a task is blocked in: see [`SourceTask::canceller`] and [`SinkTask::canceller`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use connect_api::connector::TaskCanceller;
+///
+/// let stop = Arc::new(AtomicBool::new(false));
+/// let flag = stop.clone();
+/// let canceller = TaskCanceller::new(move || flag.store(true, Ordering::Release));
+/// canceller.cancel();
+/// assert!(stop.load(Ordering::Acquire));
+/// ```
+#[derive(Clone)]
+pub struct TaskCanceller(std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl TaskCanceller {
+    /// A canceller running `cancel`, which must return quickly and may be called more than once.
+    pub fn new(cancel: impl Fn() + Send + Sync + 'static) -> Self {
+        TaskCanceller(std::sync::Arc::new(cancel))
+    }
+
+    /// Interrupts the task.
+    pub fn cancel(&self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for TaskCanceller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaskCanceller")
+    }
 }
 
 /// A sink task: receives batches of records and writes them out.
@@ -166,6 +208,13 @@ pub trait SinkTask: Send + 'static {
 
     /// Stops the task.
     fn stop(&mut self) -> Result<()>;
+
+    /// A handle the runtime uses, from another thread, to interrupt a `start` or `put` that blocks when the task
+    /// must stop; see [`SourceTask::canceller`]. A `put` interrupted so should return a retriable error: its
+    /// records are then not committed and are delivered again after a restart.
+    fn canceller(&self) -> Option<TaskCanceller> {
+        None
+    }
 }
 
 /// Lets a connector talk back to the runtime.

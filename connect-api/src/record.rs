@@ -263,6 +263,59 @@ pub struct SinkRecord {
 }
 
 impl SinkRecord {
+    /// A record read from `topic`, `partition` at `offset`, without key, timestamp or headers (the runtime builds
+    /// them from Kafka; tests build them with this).
+    ///
+    /// ```
+    /// use connect_api::{Schema, SinkRecord, Value};
+    ///
+    /// let record = SinkRecord::new("orders", 0, 41, Some(Schema::string()), Value::from("hello"))
+    ///     .with_key(Some(Schema::string()), Value::from("k1"))
+    ///     .with_timestamp(1_700_000_000_000);
+    /// assert_eq!(record.kafka_offset, 41);
+    /// assert_eq!(record.topic_partition().to_string(), "orders-0");
+    /// ```
+    pub fn new(
+        topic: impl Into<String>,
+        partition: i32,
+        offset: i64,
+        value_schema: Option<Schema>,
+        value: Value,
+    ) -> Self {
+        SinkRecord {
+            topic: RString::from(topic.into()),
+            kafka_partition: partition,
+            kafka_offset: offset,
+            key_schema: ROption::RNone,
+            key: Value::Null,
+            value_schema: value_schema.into(),
+            value,
+            timestamp: ROption::RNone,
+            timestamp_type: TimestampType::NoTimestampType,
+            headers: Headers::new(),
+        }
+    }
+
+    /// Sets the key and its schema.
+    pub fn with_key(mut self, schema: Option<Schema>, key: Value) -> Self {
+        self.key_schema = schema.into();
+        self.key = key;
+        self
+    }
+
+    /// Sets a creation timestamp (milliseconds since the epoch).
+    pub fn with_timestamp(mut self, timestamp: i64) -> Self {
+        self.timestamp = ROption::RSome(timestamp);
+        self.timestamp_type = TimestampType::CreateTime;
+        self
+    }
+
+    /// Sets the headers.
+    pub fn with_headers(mut self, headers: Headers) -> Self {
+        self.headers = headers;
+        self
+    }
+
     /// The key schema.
     pub fn key_schema(&self) -> Option<&Schema> {
         self.key_schema.as_ref().into()

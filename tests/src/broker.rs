@@ -114,6 +114,22 @@ impl Broker {
         let _ = self.child.wait();
     }
 
+    /// Freezes the broker (SIGSTOP): connections are still accepted by the kernel, nothing is answered.
+    pub fn pause(&self) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGSTOP);
+        }
+    }
+
+    /// Lets a paused broker run again (SIGCONT).
+    pub fn resume(&self) {
+        // SAFETY: as in `pause`.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGCONT);
+        }
+    }
+
     /// Starts the broker again on the same port and storage.
     pub fn restart(&mut self) {
         self.child = Self::spawn(self.dir.path(), self.port);
@@ -175,7 +191,7 @@ impl Broker {
     /// The number of partitions of `topic` (0 when it does not exist).
     pub fn partitions(&self, topic: &str) -> usize {
         let consumer: BaseConsumer = self.client_config().create().expect("consumer");
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+        let metadata = metadata_of(&consumer, topic, Instant::now() + Duration::from_secs(30));
         metadata.topics().first().map(|t| t.partitions().len()).unwrap_or(0)
     }
 
@@ -187,14 +203,14 @@ impl Broker {
             .set("enable.auto.commit", "false")
             .create()
             .expect("consumer");
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+        let deadline = Instant::now() + timeout;
+        let metadata = metadata_of(&consumer, topic, deadline.max(Instant::now() + Duration::from_secs(30)));
         let partitions = metadata.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions as i32 {
             tpl.add_partition_offset(topic, p, Offset::Beginning).expect("partition");
         }
         consumer.assign(&tpl).expect("assign");
-        let deadline = Instant::now() + timeout;
         let mut out = Vec::new();
         while out.len() < count && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(100)) {
@@ -220,5 +236,16 @@ impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The metadata of `topic`, asked again until `deadline`: a loaded broker may take longer than one request allows.
+fn metadata_of(consumer: &BaseConsumer, topic: &str, deadline: Instant) -> rdkafka::metadata::Metadata {
+    loop {
+        match consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) {
+            Ok(metadata) => return metadata,
+            Err(err) if Instant::now() >= deadline => panic!("metadata of {topic}: {err}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
     }
 }

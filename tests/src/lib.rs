@@ -7,8 +7,12 @@
 pub mod bridge;
 pub mod broker;
 pub mod cluster;
+pub mod exporter;
+pub mod http_server;
+pub mod image;
 pub mod mirror;
 pub mod process;
+pub mod reliability;
 pub mod tools;
 
 pub use broker::Broker;

@@ -16,14 +16,19 @@ pub struct ConnectProcess {
 impl ConnectProcess {
     /// Starts `connect` with `args`, logging to `log`.
     pub fn start(args: &[&str], log: &Path) -> ConnectProcess {
-        let out = std::fs::File::create(log).expect("connect log");
         let mut command = Command::new(tools::connect_binary());
-        command
-            .args(args)
-            .env("RUST_LOG", std::env::var("CONNECT_TEST_LOG").unwrap_or_else(|_| "info".into()))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log handle"))
-            .stderr(out);
+        command.args(args);
+        Self::start_command(command, log)
+    }
+
+    /// Starts a prepared command (a `connect` of a container image's root file system, run through `chroot`),
+    /// logging to `log`, with the test's log level unless the command sets `RUST_LOG` itself.
+    pub fn start_command(mut command: Command, log: &Path) -> ConnectProcess {
+        let out = std::fs::File::create(log).expect("connect log");
+        if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+            command.env("RUST_LOG", std::env::var("CONNECT_TEST_LOG").unwrap_or_else(|_| "info".into()));
+        }
+        command.stdin(Stdio::null()).stdout(out.try_clone().expect("log handle")).stderr(out);
         die_with_parent(&mut command);
         let child = command.spawn().expect("start connect");
         ConnectProcess { child, log: log.to_path_buf() }
@@ -80,6 +85,16 @@ impl ConnectProcess {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
         }
         self.wait_exit(timeout)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills the process with SIGKILL, as a crash.

@@ -40,7 +40,8 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
             && p["type"] == "predicate"),
         "{listed}"
     );
-    // The built-in connectors (MirrorMaker 2's, the HTTP Bridge) first, then those of the one loadable library.
+    // The built-in connectors (MirrorMaker 2's, the HTTP Bridge, the Kafka Exporter) first, then those of the one
+    // loadable library.
     assert_eq!(
         classes,
         [
@@ -48,15 +49,16 @@ fn garbage_and_incompatible_files_are_skipped_and_the_file_connectors_load() {
             "org.apache.kafka.connect.mirror.MirrorCheckpointConnector",
             "org.apache.kafka.connect.mirror.MirrorHeartbeatConnector",
             "io.connectrs.bridge.HttpBridgeConnector",
+            "io.connectrs.exporter.KafkaExporterConnector",
             "org.apache.kafka.connect.file.FileStreamSourceConnector",
             "org.apache.kafka.connect.file.FileStreamSinkConnector"
         ]
     );
     assert_eq!(listed[0]["location"], "builtin");
-    assert_eq!(listed[3]["location"], "builtin");
-    assert_eq!(listed[4]["type"], "source");
-    assert_eq!(listed[5]["type"], "sink");
-    assert!(listed[4]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
+    assert_eq!(listed[4]["location"], "builtin");
+    assert_eq!(listed[5]["type"], "source");
+    assert_eq!(listed[6]["type"], "sink");
+    assert!(listed[5]["location"].as_str().unwrap().ends_with("libconnect_file.so"));
 }
 
 #[test]

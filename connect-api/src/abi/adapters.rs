@@ -7,11 +7,11 @@ use super::{
     AckedRecord, ConnectorContextBox, FfiConnector, FfiConnectorBox, FfiConnector_TO, FfiPredicate, FfiPredicateBox,
     FfiPredicate_TO, FfiSinkTask, FfiSinkTaskBox, FfiSinkTask_TO, FfiSourceTask, FfiSourceTaskBox, FfiSourceTask_TO,
     FfiTransformation, FfiTransformationBox, FfiTransformation_TO, PluginDescriptor, PluginFactory, RConfig,
-    SinkTaskContextBox, SourceTaskContextBox,
+    SinkTaskContextBox, SourceTaskContextBox, TaskCancellerApi, TaskCancellerApi_TO, TaskCancellerBox,
 };
 use crate::connector::{
     config_from_abi, config_to_abi, Connector, ConnectorContext, SinkConnector, SinkTask, SinkTaskContext,
-    SourceConnector, SourceTask, SourceTaskContext,
+    SourceConnector, SourceTask, SourceTaskContext, TaskCanceller,
 };
 use crate::error::{ConnectError, Result};
 use crate::panic::guard;
@@ -80,6 +80,25 @@ impl<T: SourceTask> FfiSourceTask for SourceTaskAdapter<T> {
     fn stop(&mut self) -> RResult<(), ConnectError> {
         guard("stop", || self.0.stop()).into()
     }
+
+    fn canceller(&self) -> ROption<TaskCancellerBox> {
+        canceller_box(self.0.canceller())
+    }
+}
+
+impl TaskCancellerApi for TaskCanceller {
+    fn cancel(&self) {
+        if let Err(err) = guard("cancel", || {
+            TaskCanceller::cancel(self);
+            Ok(())
+        }) {
+            tracing::error!("{err}");
+        }
+    }
+}
+
+fn canceller_box(canceller: Option<TaskCanceller>) -> ROption<TaskCancellerBox> {
+    canceller.map(|c| TaskCancellerApi_TO::from_ptr(abi_stable::std_types::RArc::new(c), TD_Opaque)).into()
 }
 
 struct SinkTaskAdapter<T>(T);
@@ -107,6 +126,10 @@ impl<T: SinkTask> FfiSinkTask for SinkTaskAdapter<T> {
 
     fn stop(&mut self) -> RResult<(), ConnectError> {
         guard("stop", || self.0.stop()).into()
+    }
+
+    fn canceller(&self) -> ROption<TaskCancellerBox> {
+        canceller_box(self.0.canceller())
     }
 }
 
@@ -157,7 +180,7 @@ impl<T: Transformation> FfiTransformation for TransformationAdapter<T> {
             self.0.close();
             Ok(())
         }) {
-            eprintln!("{err}");
+            tracing::error!("{err}");
         }
     }
 }
@@ -178,7 +201,7 @@ impl<P: Predicate> FfiPredicate for PredicateAdapter<P> {
             self.0.close();
             Ok(())
         }) {
-            eprintln!("{err}");
+            tracing::error!("{err}");
         }
     }
 }

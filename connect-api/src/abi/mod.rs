@@ -18,9 +18,10 @@ mod adapters;
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RArc, RBox, ROption, RResult, RString, RVec};
+use abi_stable::std_types::{RArc, RBox, ROption, RResult, RStr, RString, RVec};
 use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
 
+pub use crate::logging::{LogLevel, LogRecord};
 pub use adapters::{predicate_descriptor, sink_descriptor, source_descriptor, transformation_descriptor};
 
 use crate::error::ConnectError;
@@ -174,6 +175,11 @@ pub trait FfiSourceTask: Send {
     /// Stops the task.
     #[sabi(last_prefix_field)]
     fn stop(&mut self) -> RResult<(), ConnectError>;
+    /// A handle that interrupts a blocked `start` or `poll` when the task must stop; none when the task cannot be
+    /// interrupted (libraries built before it existed have none either).
+    fn canceller(&self) -> ROption<TaskCancellerBox> {
+        ROption::RNone
+    }
 }
 
 /// A sink task instance as the runtime sees it.
@@ -192,7 +198,45 @@ pub trait FfiSinkTask: Send {
     /// Stops the task.
     #[sabi(last_prefix_field)]
     fn stop(&mut self) -> RResult<(), ConnectError>;
+    /// A handle that interrupts a blocked `start` or `put` when the task must stop; none when the task cannot be
+    /// interrupted.
+    fn canceller(&self) -> ROption<TaskCancellerBox> {
+        ROption::RNone
+    }
 }
+
+/// Implemented by plugins: interrupts what a task is blocked in, from another thread, when the runtime stops it
+/// (Kafka Connect calls `SourceTask.stop()` concurrently with `poll()` for the same purpose).
+#[sabi_trait]
+pub trait TaskCancellerApi: Send + Sync {
+    /// The task must stop: a pending `start`, `poll` or `put` should return as soon as it can.
+    #[sabi(last_prefix_field)]
+    fn cancel(&self);
+}
+
+/// A task canceller crossing the boundary.
+pub type TaskCancellerBox = TaskCancellerApi_TO<'static, RArc<()>>;
+
+/// Implemented by the runtime: where the `tracing` events of a plugin library go. Handed to each library once,
+/// when it is loaded (see [`PluginModule::init_logging`]).
+#[sabi_trait]
+pub trait HostLoggerApi: Send + Sync {
+    /// Whether the worker's log filter lets events of `level` and `target` through; checked before anything is
+    /// formatted.
+    fn enabled(&self, level: LogLevel, target: RStr<'_>) -> bool;
+    /// Writes an event to the worker's log, inside the worker's current span of the calling thread, or inside the
+    /// span captured as `record.span`.
+    fn log(&self, record: &LogRecord);
+    /// Captures the worker's current span of the calling thread (a task's span) so that events from other threads
+    /// can be logged inside it; 0 when there is none.
+    fn capture_span(&self) -> u64;
+    /// Releases a span captured with `capture_span`.
+    #[sabi(last_prefix_field)]
+    fn release_span(&self, span: u64);
+}
+
+/// The runtime's logger as it crosses the boundary.
+pub type HostLoggerBox = HostLoggerApi_TO<'static, RArc<()>>;
 
 /// A transformation instance as the runtime sees it.
 #[sabi_trait]
@@ -338,6 +382,9 @@ pub struct PluginModule {
     /// Lists the plugins of the library.
     #[sabi(last_prefix_field)]
     pub plugins: extern "C" fn() -> RResult<RVec<PluginDescriptor>, ConnectError>,
+    /// Connects the library's `tracing` (and `log`) events to the worker's log; called once, right after loading.
+    #[sabi(missing_field(option))]
+    pub init_logging: extern "C" fn(HostLoggerBox),
 }
 
 impl RootModule for PluginModule_Ref {
@@ -348,15 +395,24 @@ impl RootModule for PluginModule_Ref {
 }
 
 /// Lists the plugins of a plugin library and exports its root module. Use it once, at the crate root of a
-/// `cdylib` crate. Each entry is `source`, `sink`, `transformation` or `predicate`, the class name users put in
-/// `connector.class` (or `transforms.<alias>.type`, `predicates.<alias>.type`), and the type, which implements
-/// [`crate::SourceConnector`], [`crate::SinkConnector`], [`crate::transform::Transformation`] or
-/// [`crate::transform::Predicate`], and `Default`.
+/// `cdylib` crate. Each entry is a kind, the class name users put in `connector.class` (or
+/// `transforms.<alias>.type`, `predicates.<alias>.type`), and the type, which implements `Default` and, by kind:
+///
+/// | kind | the type implements |
+/// | --- | --- |
+/// | `source` | [`crate::SourceConnector`] |
+/// | `sink` | [`crate::SinkConnector`] |
+/// | `async_source` | `AsyncSourceConnector` (feature `async`, see [`crate::async_connector`]) |
+/// | `async_sink` | `AsyncSinkConnector` (feature `async`) |
+/// | `transformation` | [`crate::transform::Transformation`] |
+/// | `predicate` | [`crate::transform::Predicate`] |
+///
+/// The library's `tracing` and `log` events go to the worker's log (see [`crate::logging`]).
 ///
 /// ```ignore
 /// connect_api::export_plugins! {
 ///     source "com.example.CounterSourceConnector" => CounterConnector,
-///     sink "com.example.LogSinkConnector" => LogConnector,
+///     async_sink "com.example.WebhookSinkConnector" => WebhookConnector,
 ///     transformation "com.example.Uppercase" => Uppercase,
 ///     predicate "com.example.IsLarge" => IsLarge,
 /// }
@@ -378,9 +434,15 @@ macro_rules! export_plugins {
         }
 
         #[doc(hidden)]
+        pub extern "C" fn __connect_init_logging(host: $crate::abi::HostLoggerBox) {
+            $crate::logging::install_host_logger(host);
+        }
+
+        #[doc(hidden)]
         pub fn __connect_plugin_module() -> $crate::abi::PluginModule_Ref {
             use $crate::abi::__private::PrefixTypeTrait;
-            $crate::abi::PluginModule { plugins: __connect_plugins }.leak_into_prefix()
+            $crate::abi::PluginModule { plugins: __connect_plugins, init_logging: __connect_init_logging }
+                .leak_into_prefix()
         }
 
         // The symbol abi_stable's loader looks up (`abi_stable::library::ROOT_MODULE_LOADER_NAME`); written out
@@ -405,6 +467,12 @@ macro_rules! export_plugins {
     };
     (@descriptor sink $class:literal $ty:ty) => {
         $crate::abi::sink_descriptor::<$ty>($class)
+    };
+    (@descriptor async_source $class:literal $ty:ty) => {
+        $crate::abi::source_descriptor::<$crate::async_connector::AsyncSource<$ty>>($class)
+    };
+    (@descriptor async_sink $class:literal $ty:ty) => {
+        $crate::abi::sink_descriptor::<$crate::async_connector::AsyncSink<$ty>>($class)
     };
     (@descriptor transformation $class:literal $ty:ty) => {
         $crate::abi::transformation_descriptor::<$ty>($class)

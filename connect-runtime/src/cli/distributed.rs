@@ -40,6 +40,7 @@ pub fn run(worker_file: &Path) -> anyhow::Result<()> {
 
     let registry = Arc::new(PluginRegistry::new(config.worker.plugin_path.clone()));
     registry.set_override_policy(config.worker.client_override_policy);
+    crate::plugins::share_worker_cluster(&config.worker);
     let worker = DistributedWorker::start(config, &runtime, registry, &file)?;
     let stop = super::stop_on_signals()?;
     super::serve_rest(&runtime, listeners, rest::auth::protect(rest::router(worker.rest.clone()), auth));

@@ -3,7 +3,11 @@
 
 pub mod bridge;
 pub mod distributed;
+pub mod entrypoint;
+pub mod exporter;
+pub mod image;
 pub mod mirror_maker;
+pub mod new;
 pub mod plugins;
 pub mod standalone;
 

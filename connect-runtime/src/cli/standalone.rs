@@ -37,6 +37,7 @@ pub fn run(worker_file: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()
 
     let registry = Arc::new(PluginRegistry::new(worker_config.plugin_path.clone()));
     registry.set_override_policy(worker_config.client_override_policy);
+    crate::plugins::share_worker_cluster(&worker_config);
     let mut connectors = Vec::new();
     for file in connector_files {
         let config = load_connector_config(file)?;

@@ -144,18 +144,39 @@ fn worker_props(file: &Path, props: &BTreeMap<String, String>) -> Result<BTreeMa
             worker.insert(setting.to_string(), value.clone());
             continue;
         }
-        if !librdkafka_knows(file, &format!("kafka.{setting}"), setting, value)? {
+        // Connection settings keep their Java names: the worker translates them (and checks them, below).
+        if !is_connection_setting(setting) && !librdkafka_knows(file, &format!("kafka.{setting}"), setting, value)? {
             continue;
         }
         for client in ["producer.", "consumer.", "admin."] {
             worker.insert(format!("{client}{setting}"), value.clone());
         }
-        if ["security.", "sasl.", "ssl."].iter().any(|p| setting.starts_with(p)) {
+        if is_connection_setting(setting) {
             worker.insert(setting.to_string(), value.clone());
         }
     }
-    for (setting, value) in super::with_prefix(&kafka, "kafka.producer.") {
-        if librdkafka_knows(file, &format!("kafka.producer.{setting}"), &setting, &value)? {
+    let connection: BTreeMap<String, String> = common_client_settings(&kafka)
+        .filter(|(setting, _)| is_connection_setting(setting))
+        .map(|(setting, value)| (setting.to_string(), value.clone()))
+        .collect();
+    connect_clients::translate(&connection)
+        .map_err(|err| ConfigError::new(file, Some(&format!("kafka.{}", err.key)), err.message))?;
+    let producer = super::with_prefix(&kafka, "kafka.producer.");
+    let mut producer_connection = connection.clone();
+    producer_connection
+        .extend(producer.iter().filter(|(s, _)| is_connection_setting(s)).map(|(s, v)| (s.clone(), v.clone())));
+    connect_clients::translate(&producer_connection).map_err(|err| {
+        let key = if producer.contains_key(&err.key) {
+            format!("kafka.producer.{}", err.key)
+        } else {
+            format!("kafka.{}", err.key)
+        };
+        ConfigError::new(file, Some(&key), err.message)
+    })?;
+    for (setting, value) in producer {
+        if is_connection_setting(&setting)
+            || librdkafka_knows(file, &format!("kafka.producer.{setting}"), &setting, &value)?
+        {
             worker.insert(format!("producer.{setting}"), value);
         }
     }
@@ -168,6 +189,11 @@ fn worker_props(file: &Path, props: &BTreeMap<String, String>) -> Result<BTreeMa
         worker.insert(key.to_string(), BYTE_ARRAY_CONVERTER.to_string());
     }
     Ok(worker)
+}
+
+/// Whether `setting` says how clients connect (TLS, SASL): translated from its Java name by `connect_clients`.
+fn is_connection_setting(setting: &str) -> bool {
+    ["security.", "sasl.", "ssl."].iter().any(|p| setting.starts_with(p))
 }
 
 /// Whether librdkafka has client setting `setting` (set by `key` of the file); a value it refuses is an error
@@ -352,15 +378,24 @@ mod tests {
     fn settings_librdkafka_lacks_are_left_out_and_bad_values_named() {
         let config = load(&[
             ("kafka.bootstrap.servers", "k:9092"),
-            ("kafka.ssl.truststore.type", "PKCS12"),
+            ("kafka.ssl.truststore.type", "PEM"),
+            ("kafka.ssl.truststore.location", "/ca.pem"),
             ("kafka.producer.max.block.ms", "1000"),
             ("kafka.producer.linger.ms", "7"),
         ])
         .unwrap();
-        assert_eq!(config.worker.producer, props(&[("linger.ms", "7")]));
-        assert!(!config.worker.props.contains_key("ssl.truststore.type"));
+        // TLS settings keep their Java names; the worker translates them for librdkafka.
+        assert_eq!(
+            config.worker.producer,
+            props(&[("linger.ms", "7"), ("ssl.truststore.location", "/ca.pem"), ("ssl.truststore.type", "PEM")])
+        );
+        assert_eq!(config.worker.props["ssl.truststore.location"], "/ca.pem");
         // The connector gets the file's keys as written and sorts its own clients' settings out.
-        assert_eq!(config.connector.props["kafka.ssl.truststore.type"], "PKCS12");
+        assert_eq!(config.connector.props["kafka.ssl.truststore.type"], "PEM");
+        let err =
+            load(&[("kafka.bootstrap.servers", "k:9092"), ("kafka.ssl.truststore.location", "/ca.jks")]).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("kafka.ssl.truststore.location"));
+        assert!(err.message.contains("JKS trust stores are not supported"), "{err}");
 
         let err = load(&[("kafka.bootstrap.servers", "k:9092"), ("kafka.producer.linger.ms", "soon")]).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("kafka.producer.linger.ms"));

@@ -206,6 +206,18 @@ pub fn validate_framework_keys(kind: PluginKind, props: &Config, policy: Overrid
     for (key, message) in refused {
         add_key_error(&mut infos, props, &key, message);
     }
+    // Client overrides the policy allows must still be settings librdkafka takes (TLS stores, JAAS, names).
+    for (key, message) in crate::worker::kafka::check_overrides(props) {
+        if !infos.iter().any(|i| i.name == key && !i.errors.is_empty()) {
+            add_key_error(&mut infos, props, &key, message);
+        }
+    }
+    for info in infos.iter_mut() {
+        let setting = crate::worker::kafka::OVERRIDE_PREFIXES.iter().find_map(|p| info.name.strip_prefix(p));
+        if setting.is_some_and(connect_clients::is_secret) && info.value.is_some() {
+            info.value = Some("[hidden]".into());
+        }
+    }
     infos
 }
 

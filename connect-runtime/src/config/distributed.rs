@@ -244,6 +244,21 @@ impl DistributedConfig {
         let ms = |key: &str| Duration::from_millis(parsed.int(key).map(|v| v.max(0) as u64).unwrap_or_default());
         let text = |key: &str| parsed.string(key).map(|s| s.trim().to_string()).unwrap_or_default();
         let int = |key: &str| parsed.int(key).unwrap_or(-1);
+        // The group membership client speaks plain TCP only: a secured cluster would let the worker's data clients
+        // in but never its membership, so refuse it plainly rather than fail later.
+        if let Some(protocol) = worker.props.get("security.protocol").map(|p| p.trim().to_ascii_uppercase()) {
+            if !protocol.is_empty() && protocol != "PLAINTEXT" {
+                return Err(ConfigError::new(
+                    &file,
+                    Some("security.protocol"),
+                    format!(
+                        "{protocol} is not supported in distributed mode: connect-rs's group membership client \
+                         speaks PLAINTEXT only (standalone mode and the tasks' producer.*/consumer.* clients support \
+                         SSL and SASL)"
+                    ),
+                ));
+            }
+        }
         if worker.props.contains_key("config.storage.partitions") {
             tracing::warn!("config.storage.partitions is ignored: the config topic always has exactly one partition");
         }
@@ -384,6 +399,18 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.message.contains("unknown protocol"), "{err}");
+    }
+
+    #[test]
+    fn a_secured_cluster_is_refused_naming_security_protocol() {
+        let mut pairs = base();
+        pairs.push(("security.protocol", "sasl_ssl"));
+        let err = DistributedConfig::from_worker(worker(&pairs)).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("security.protocol"));
+        assert!(err.message.contains("SASL_SSL is not supported in distributed mode"), "{err}");
+        pairs.pop();
+        pairs.push(("security.protocol", "PLAINTEXT"));
+        DistributedConfig::from_worker(worker(&pairs)).unwrap();
     }
 
     fn base() -> Vec<(&'static str, &'static str)> {

@@ -160,6 +160,8 @@ impl WorkerConfig {
         if bootstrap_servers.is_empty() {
             return Err(ConfigError::new(file, Some("bootstrap.servers"), "must list at least one host:port"));
         }
+        crate::worker::kafka::check_worker_clients(&props)
+            .map_err(|(key, message)| ConfigError::new(file, Some(&key), message))?;
         let policy_key = "connector.client.config.override.policy";
         let client_override_policy = match props.get(policy_key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => OverridePolicy::default(),
@@ -212,6 +214,33 @@ mod tests {
 
     fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_client_setting_librdkafka_cannot_honour_is_an_error_naming_its_key() {
+        let file = Path::new("w.properties");
+        let err = WorkerConfig::from_props(
+            file,
+            props(&[("bootstrap.servers", "a:9092"), ("producer.ssl.truststore.location", "/ca.jks")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("producer.ssl.truststore.location"));
+        assert!(err.message.contains("JKS trust stores are not supported"), "{err}");
+        let err = WorkerConfig::from_props(
+            file,
+            props(&[("bootstrap.servers", "a:9092"), ("sasl.jaas.config", "x.Krb5LoginModule required;")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("sasl.jaas.config"));
+        let err = WorkerConfig::from_props(file, props(&[("bootstrap.servers", "a:9092"), ("consumer.no.such", "1")]))
+            .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("consumer.no.such"));
+        // A placeholder is checked once resolved, when the client is built.
+        WorkerConfig::from_props(
+            file,
+            props(&[("bootstrap.servers", "a:9092"), ("producer.sasl.jaas.config", "${file:/s.properties:jaas}")]),
+        )
+        .unwrap();
     }
 
     #[test]

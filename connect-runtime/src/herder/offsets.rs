@@ -112,15 +112,23 @@ fn sink_entry(entry: &ConnectorOffset) -> HerderResult<(String, i32, Option<i64>
     Ok((topic.to_string(), partition, offset))
 }
 
-fn group_consumer(worker: &WorkerConfig, name: &str) -> HerderResult<BaseConsumer> {
-    let mut config = kafka::consumer_config(worker, name, 0, &Default::default());
+/// A consumer of the sink's group with the settings its tasks use (the worker's `consumer.*`, then the connector's
+/// `consumer.override.*`, config providers resolved), so it reaches the cluster as the tasks do (TLS, SASL).
+fn group_consumer(worker: &WorkerConfig, name: &str, connector: &Config) -> HerderResult<BaseConsumer> {
+    let connector = resolved(worker, name, connector)?;
+    let mut config = kafka::consumer_config(worker, name, 0, &connector);
     config.set("client.id", format!("connector-offsets-{name}"));
     config.create().map_err(|e| internal(name, "read", e))
 }
 
+/// `connector` with its config-provider placeholders resolved.
+fn resolved(worker: &WorkerConfig, name: &str, connector: &Config) -> HerderResult<Config> {
+    worker.config_providers.resolve(connector).map_err(|e| internal(name, "resolve the configuration of", e))
+}
+
 /// `GET /connectors/{name}/offsets` of a sink: the group's committed offsets of the topics it consumes.
 pub(crate) fn sink_offsets(worker: &WorkerConfig, name: &str, config: &Config) -> HerderResult<ConnectorOffsets> {
-    let consumer = group_consumer(worker, name)?;
+    let consumer = group_consumer(worker, name, config)?;
     let metadata = consumer.fetch_metadata(None, GROUP_TIMEOUT).map_err(|e| internal(name, "read", e))?;
     let listed: Vec<String> = config
         .get("topics")
@@ -162,7 +170,12 @@ pub(crate) fn sink_offsets(worker: &WorkerConfig, name: &str, config: &Config) -
 }
 
 /// `PATCH /connectors/{name}/offsets` of a sink: commits the given offsets for the group.
-pub(crate) fn alter_sink_offsets(worker: &WorkerConfig, name: &str, offsets: &ConnectorOffsets) -> HerderResult<()> {
+pub(crate) fn alter_sink_offsets(
+    worker: &WorkerConfig,
+    name: &str,
+    connector: &Config,
+    offsets: &ConnectorOffsets,
+) -> HerderResult<()> {
     let mut tpl = TopicPartitionList::new();
     for entry in &offsets.offsets {
         let (topic, partition, offset) = sink_entry(entry)?;
@@ -174,7 +187,7 @@ pub(crate) fn alter_sink_offsets(worker: &WorkerConfig, name: &str, offsets: &Co
         };
         tpl.add_partition_offset(&topic, partition, Offset::Offset(offset)).map_err(|e| internal(name, "alter", e))?;
     }
-    let consumer = group_consumer(worker, name)?;
+    let consumer = group_consumer(worker, name, connector)?;
     consumer.commit(&tpl, CommitMode::Sync).map_err(|e| internal(name, "alter", e))
 }
 
@@ -184,10 +197,11 @@ pub(crate) fn reset_sink_offsets(
     worker: &WorkerConfig,
     runtime: &tokio::runtime::Handle,
     name: &str,
+    connector: &Config,
 ) -> HerderResult<()> {
     let group = format!("connect-{name}");
-    let mut config = rdkafka::ClientConfig::new();
-    config.set("bootstrap.servers", &worker.bootstrap_servers);
+    // As Kafka Connect: the worker's admin settings, then the connector's `admin.override.*`.
+    let config = kafka::admin_config(worker, name, &resolved(worker, name, connector)?);
     let admin: AdminClient<DefaultClientContext> = config.create().map_err(|e| internal(name, "reset", e))?;
     let options = AdminOptions::new().request_timeout(Some(GROUP_TIMEOUT));
     let results =
@@ -210,6 +224,7 @@ pub(crate) fn modify(
     worker: &WorkerConfig,
     runtime: &tokio::runtime::Handle,
     name: &str,
+    connector: &Config,
     kind: PluginKind,
     offsets: Option<ConnectorOffsets>,
 ) -> HerderResult<String> {
@@ -226,8 +241,8 @@ pub(crate) fn modify(
                 store.offsets_of(name).into_iter().map(|(partition, _)| (partition, None)).collect();
             store.write_raw(name, &records).map_err(|e| internal(name, "reset", e))?;
         }
-        (PluginKind::Sink, Some(offsets)) => alter_sink_offsets(worker, name, &offsets)?,
-        (PluginKind::Sink, None) => reset_sink_offsets(worker, runtime, name)?,
+        (PluginKind::Sink, Some(offsets)) => alter_sink_offsets(worker, name, connector, &offsets)?,
+        (PluginKind::Sink, None) => reset_sink_offsets(worker, runtime, name, connector)?,
     }
     Ok(success_message(altering))
 }

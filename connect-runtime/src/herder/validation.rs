@@ -1,13 +1,18 @@
 //! Validating a connector configuration: the framework keys plus the connector's own rules, merged into one
 //! report in the shape of Kafka Connect's `ConfigInfos` (the REST `validate` body).
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use connect_api::config::{ConfigInfos, ConfigValueInfo};
 use connect_api::Config;
 
 use crate::config::{connector_config_def, validate_framework_keys};
 use crate::plugins::{Plugin, PluginRegistry};
+
+/// How long a connector's own `validate` may take; past it the validation fails and the call is left behind, so
+/// a connector that blocks in `validate` cannot hold up the herder.
+const VALIDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a connector configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +44,8 @@ pub fn validate(registry: &PluginRegistry, props: &Config) -> Result<(Arc<Plugin
         .filter(|c| !c.is_empty())
         .ok_or(InvalidConnector::MissingClass)?;
     let plugin = registry.resolve(class)?;
-    let connector = plugin
-        .new_connector()
-        .map_err(|e| InvalidConnector::Instantiation { class: plugin.class().to_string(), message: e.to_string() })?;
-    let own = connector
-        .validate(props)
-        .map_err(|e| InvalidConnector::Instantiation { class: plugin.class().to_string(), message: e.to_string() })?;
+    let own = validate_own(&plugin, props)
+        .map_err(|message| InvalidConnector::Instantiation { class: plugin.class().to_string(), message })?;
     let mut framework = validate_framework_keys(plugin.kind(), props, registry.override_policy());
     check_converters(props, &mut framework);
     framework.extend(crate::worker::transforms::validate(props, registry));
@@ -55,6 +56,29 @@ pub fn validate(registry: &PluginRegistry, props: &Config) -> Result<(Arc<Plugin
     let def = plugin.config_def().clone().merge_missing(&connector_config_def(plugin.kind()));
     let report = ConfigInfos::new(plugin.class(), &def, values);
     Ok((plugin, report))
+}
+
+/// The connector's own validation, on a thread of its own, waited for up to [`VALIDATE_TIMEOUT`].
+fn validate_own(plugin: &Plugin, props: &Config) -> Result<Vec<ConfigValueInfo>, String> {
+    let connector = plugin.new_connector().map_err(|e| e.to_string())?;
+    let (tx, rx) = mpsc::channel();
+    let props = props.clone();
+    std::thread::Builder::new()
+        .name(format!("validate-{}", plugin.class()))
+        .spawn(move || {
+            let _ = tx.send(connector.validate(&props));
+        })
+        .map_err(|e| format!("cannot start a thread to validate: {e}"))?;
+    match rx.recv_timeout(VALIDATE_TIMEOUT) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => {
+            tracing::error!(
+                "the validation of {} did not answer within {VALIDATE_TIMEOUT:?}; left behind",
+                plugin.class()
+            );
+            Err(format!("its validate did not answer within {} s", VALIDATE_TIMEOUT.as_secs()))
+        }
+    }
 }
 
 /// Per-connector converters must be ones the worker has, with valid settings: built once here, so a bad class or

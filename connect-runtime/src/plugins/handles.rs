@@ -8,7 +8,7 @@ use abi_stable::std_types::{RArc, ROption, RString, RVec};
 use connect_api::abi::{
     AckedRecord, ConfigEntry, ConnectorContextApi, ConnectorContextApi_TO, FfiConnectorBox, FfiPredicateBox,
     FfiSinkTaskBox, FfiSourceTaskBox, FfiTransformationBox, RConfig, SinkTaskContextApi, SinkTaskContextApi_TO,
-    SourceTaskContextApi, SourceTaskContextApi_TO,
+    SourceTaskContextApi, SourceTaskContextApi_TO, TaskCancellerBox,
 };
 use connect_api::config::ConfigValueInfo;
 use connect_api::{
@@ -57,6 +57,11 @@ impl ConnectorHandle {
 pub struct SourceTaskHandle(pub(crate) FfiSourceTaskBox);
 
 impl SourceTaskHandle {
+    /// The task's handle to interrupt a blocked `start` or `poll`, if it offers one.
+    pub fn canceller(&self) -> Option<TaskCancellerBox> {
+        self.0.canceller().into_option()
+    }
+
     /// Starts the task.
     pub fn start(&mut self, context: impl SourceTaskContextApi + 'static, config: &Config) -> Result<(), ConnectError> {
         let ctx = SourceTaskContextApi_TO::from_ptr(RArc::new(context), TD_Opaque);
@@ -93,6 +98,11 @@ impl SourceTaskHandle {
 pub struct SinkTaskHandle(pub(crate) FfiSinkTaskBox);
 
 impl SinkTaskHandle {
+    /// The task's handle to interrupt a blocked `start` or `put`, if it offers one.
+    pub fn canceller(&self) -> Option<TaskCancellerBox> {
+        self.0.canceller().into_option()
+    }
+
     /// Starts the task.
     pub fn start(&mut self, context: impl SinkTaskContextApi + 'static, config: &Config) -> Result<(), ConnectError> {
         let ctx = SinkTaskContextApi_TO::from_ptr(RArc::new(context), TD_Opaque);

@@ -27,8 +27,10 @@ pub enum LoadError {
     Failed { path: PathBuf, reason: String },
 }
 
-/// The `.so` files of `plugin.path` directories: at the top level of each directory and one level down (a
-/// directory per plugin, as Kafka Connect lays plugins out), sorted for a stable order.
+/// The `.so` files of `plugin.path` directories: at the top level of each directory, and anywhere inside its
+/// sub-directories (a directory per plugin, as Kafka Connect lays plugins out and searches them; Strimzi's images
+/// put each artifact one level further down, `<plugin>/<hash>/`), sorted for a stable order. Hidden entries
+/// (`.name`) are skipped: installs stage there.
 pub fn discover(dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for dir in dirs {
@@ -38,10 +40,11 @@ pub fn discover(dirs: &[PathBuf]) -> Vec<PathBuf> {
         };
         for entry in entries.flatten() {
             let path = entry.path();
+            if is_hidden(&path) {
+                continue;
+            }
             if path.is_dir() {
-                if let Ok(inner) = std::fs::read_dir(&path) {
-                    found.extend(inner.flatten().map(|e| e.path()).filter(|p| is_library(p)));
-                }
+                libraries_in(&path, 0, &mut found);
             } else if is_library(&path) {
                 found.push(path);
             }
@@ -49,6 +52,30 @@ pub fn discover(dirs: &[PathBuf]) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// Deep enough for any plugin layout; a bound so that a symbolic link loop ends.
+const MAX_PLUGIN_DEPTH: usize = 8;
+
+fn libraries_in(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if is_hidden(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            if depth + 1 < MAX_PLUGIN_DEPTH {
+                libraries_in(&path, depth + 1, found);
+            }
+        } else if is_library(&path) {
+            found.push(path);
+        }
+    }
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 fn is_library(path: &Path) -> bool {
@@ -62,6 +89,10 @@ pub fn load(path: &Path) -> Result<Vec<PluginDescriptor>, LoadError> {
     check_api_version(&plugin_version)
         .map_err(|reason| LoadError::Incompatible { path: path.to_path_buf(), reason })?;
     let module = header.init_root_module::<PluginModule_Ref>().map_err(|err| classify(path, err))?;
+    // Libraries built before the logging bridge have no `init_logging`: their events stay unseen, as before.
+    if let Some(init_logging) = module.init_logging() {
+        init_logging(super::host_logger::HostLogger::boxed());
+    }
     match module.plugins()().into_result() {
         Ok(list) => Ok(list.into_vec()),
         Err(err) => Err(LoadError::Failed { path: path.to_path_buf(), reason: err.status_trace() }),
@@ -99,5 +130,29 @@ fn classify(path: &Path, err: LibraryError) -> LoadError {
         }
         LibraryError::RootModule { err, .. } => LoadError::Failed { path, reason: err.to_string() },
         other => LoadError::Incompatible { path, reason: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libraries_are_found_at_any_depth_of_a_plugin_directory_but_not_in_hidden_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in
+            ["top.so", "kafka/one.so", "strimzi/0a1b2c3d/two.so", "strimzi/0a1b2c3d/lib/three.so", ".p.partial/h/x.so"]
+        {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"").unwrap();
+        }
+        std::fs::write(root.join("kafka/README"), b"").unwrap();
+        let found: Vec<String> = discover(&[root.to_path_buf()])
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(found, ["kafka/one.so", "strimzi/0a1b2c3d/lib/three.so", "strimzi/0a1b2c3d/two.so", "top.so"]);
     }
 }

@@ -7,6 +7,7 @@
 
 mod builtin;
 mod handles;
+mod host_logger;
 mod loader;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use std::time::SystemTime;
 use connect_api::abi::{PluginDescriptor, PluginFactory, PluginKind, PluginType};
 use connect_api::{ConfigDef, ConnectError};
 
+pub use builtin::share_worker_cluster;
 pub use handles::{
     config_to_abi, ConnectorHandle, PredicateHandle, SinkTaskHandle, SourceTaskHandle, TransformationHandle,
 };

@@ -56,15 +56,30 @@ impl FileOffsetStore {
         Ok(FileOffsetStore { path: path.to_path_buf(), entries: Mutex::new(entries) })
     }
 
+    /// Replaces the file with `entries`. On any failure (an unwritable directory, a full disk) the previous file is
+    /// left as it was and the temporary file is removed; the caller keeps its offsets for the next attempt.
     fn write(&self, entries: &BTreeMap<OffsetKey, Entry>) -> Result<(), StorageError> {
         let err = |message: String| StorageError::File { path: self.path.clone(), message };
         let list: Vec<Json> = entries.values().map(|e| json!({"key": e.key, "value": e.value})).collect();
         let body = serde_json::to_vec_pretty(&json!({"version": 1, "offsets": list}))
             .map_err(|e| err(format!("cannot encode: {e}")))?;
         let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut tmp = tempfile_in(dir, &self.path).map_err(|e| err(format!("cannot create a temporary file: {e}")))?;
-        tmp.1.write_all(&body).and_then(|_| tmp.1.sync_all()).map_err(|e| err(format!("cannot write: {e}")))?;
-        std::fs::rename(&tmp.0, &self.path).map_err(|e| err(format!("cannot replace: {e}")))?;
+        let (tmp_path, mut tmp) = tempfile_in(dir, &self.path)
+            .map_err(|e| err(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+        let written = tmp
+            .write_all(&body)
+            .and_then(|()| tmp.sync_all())
+            .map_err(|e| format!("cannot write {}: {e}", tmp_path.display()))
+            .and_then(|()| std::fs::rename(&tmp_path, &self.path).map_err(|e| format!("cannot replace the file: {e}")));
+        if let Err(message) = written {
+            drop(tmp);
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(err(format!("{message}; the previous offsets file is kept")));
+        }
+        // The rename is durable once the directory is synced; a failure here leaves a complete file either way.
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
         Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! Kafka client settings for tasks: Kafka Connect's defaults, then the worker's `producer.*` / `consumer.*`
 //! settings, translated to librdkafka where the Java name has no librdkafka equivalent.
 //!
-//! A setting librdkafka does not know makes client creation fail with an error naming it; it is never
-//! silently dropped, except the Java-only settings listed in [`JAVA_ONLY`], which are logged and skipped.
+//! Java names are translated by `connect_clients` (TLS stores, `sasl.jaas.config`); Java-only settings are skipped.
+//! Settings are checked when the worker starts ([`check_worker_clients`]) and when a connector is validated
+//! ([`check_overrides`]), so a bad one is an error naming its key before any client is built.
 
 use std::collections::BTreeMap;
 
@@ -10,21 +11,6 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 
 use crate::config::WorkerConfig;
-
-/// Java client settings that have no meaning for librdkafka (serializers are the converters' job, memory and
-/// blocking limits are librdkafka's own queue settings).
-const JAVA_ONLY: &[&str] = &[
-    "key.serializer",
-    "value.serializer",
-    "key.deserializer",
-    "value.deserializer",
-    "max.block.ms",
-    "buffer.memory",
-    "interceptor.classes",
-    "max.poll.records",
-    "metric.reporters",
-    "default.api.timeout.ms",
-];
 
 /// Which client a setting is for, to name its prefix in messages.
 #[derive(Clone, Copy, Debug)]
@@ -113,13 +99,75 @@ fn overrides(connector: &BTreeMap<String, String>, role: Role) -> BTreeMap<Strin
 }
 
 fn apply(config: &mut ClientConfig, settings: &BTreeMap<String, String>, role: Role) {
-    for (key, value) in settings {
-        if JAVA_ONLY.contains(&key.as_str()) {
-            tracing::debug!("{}{key} has no librdkafka equivalent; ignored", role.prefix());
-            continue;
+    let mut settings = settings.clone();
+    if let Some(value) = settings.get_mut("partition.assignment.strategy") {
+        *value = translate_assignors(value);
+    }
+    match connect_clients::translate(&settings) {
+        Ok(translated) => {
+            for (key, value) in translated {
+                config.set(key, value);
+            }
         }
-        let value = if key == "partition.assignment.strategy" { translate_assignors(value) } else { value.clone() };
-        config.set(key, value);
+        // Checked at start-up and validation; only a setting that changed since can get here.
+        Err(err) => tracing::error!(
+            "{}{}: {}; the client is created without these settings",
+            role.prefix(),
+            err.key,
+            err.message
+        ),
+    }
+}
+
+/// Checks the worker's client settings: the connection settings of its own clients (top-level `security.*`,
+/// `ssl.*`, `sasl.*`) and `producer.*`, `consumer.*`, `admin.*`; the error names the key as the file has it.
+pub fn check_worker_clients(props: &BTreeMap<String, String>) -> Result<(), (String, String)> {
+    connect_clients::translate(&checkable(connection_settings(props))).map_err(|e| (e.key, e.message))?;
+    for role in [Role::Producer, Role::Consumer, Role::Admin] {
+        let settings = checkable(crate::config::with_prefix(props, role.prefix()));
+        connect_clients::translate(&settings).map_err(|e| (format!("{}{}", role.prefix(), e.key), e.message))?;
+    }
+    Ok(())
+}
+
+/// Checks a connector's client overrides (`producer.override.*`, ...); errors name the full key.
+pub fn check_overrides(connector: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
+    for role in [Role::Producer, Role::Consumer, Role::Admin] {
+        let settings = checkable(overrides(connector, role));
+        if let Err(e) = connect_clients::translate(&settings) {
+            errors.push((format!("{}{}", role.override_prefix(), e.key), e.message));
+        }
+    }
+    errors
+}
+
+/// The settings whose values are known now: a config-provider placeholder is resolved only when the client is
+/// built, so its setting is checked then.
+fn checkable(mut settings: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    settings.retain(|_, value| !value.contains("${"));
+    settings
+}
+
+/// The worker's top-level connection settings (`security.*`, `ssl.*`, `sasl.*`), which its own clients use (the
+/// internal topics, start-up probes), as Kafka Connect passes its originals to them.
+pub fn connection_settings(props: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    props
+        .iter()
+        .filter(|(k, _)| k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Sets the worker's connection settings on one of its own clients.
+pub fn apply_connection_settings(config: &mut ClientConfig, props: &BTreeMap<String, String>) {
+    match connect_clients::translate(&connection_settings(props)) {
+        Ok(translated) => {
+            for (key, value) in translated {
+                config.set(key, value);
+            }
+        }
+        Err(err) => tracing::error!("{}: {}", err.key, err.message),
     }
 }
 
@@ -212,7 +260,8 @@ pub fn consumer_config(
     config
 }
 
-/// The admin client settings of a connector's tasks (topic creation, the dead letter queue): the worker's
+/// The admin client settings of a connector's tasks (topic creation, the dead letter queue) and of its offsets
+/// endpoints: as Kafka Connect, the worker's connection settings (`security.*`, `ssl.*`, `sasl.*`), then its
 /// `admin.*`, then the connector's `admin.override.*`.
 pub fn admin_config(
     worker: &WorkerConfig,
@@ -224,7 +273,9 @@ pub fn admin_config(
         .set("bootstrap.servers", &worker.bootstrap_servers)
         .set("client.id", format!("connector-adminclient-{connector}"))
         .set_log_level(log_level());
-    apply(&mut config, &crate::config::with_prefix(&worker.props, "admin."), Role::Admin);
+    let mut settings = connection_settings(&worker.props);
+    settings.extend(crate::config::with_prefix(&worker.props, "admin."));
+    apply(&mut config, &settings, Role::Admin);
     apply(&mut config, &overrides(connector_props, Role::Admin), Role::Admin);
     config
 }
@@ -241,11 +292,7 @@ pub fn probe_config(worker: &WorkerConfig) -> ClientConfig {
         .set("bootstrap.servers", &worker.bootstrap_servers)
         .set("client.id", "connect-startup-probe")
         .set_log_level(RDKafkaLogLevel::Emerg);
-    for (key, value) in &worker.props {
-        if key.starts_with("security.") || key.starts_with("sasl.") || key.starts_with("ssl.") {
-            config.set(key, value);
-        }
-    }
+    apply_connection_settings(&mut config, &worker.props);
     config
 }
 

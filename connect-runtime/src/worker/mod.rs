@@ -4,6 +4,7 @@
 //! runtime thread. A failing or panicking task is marked FAILED with its trace; nothing it does stops the
 //! worker or the other tasks.
 
+pub mod connector;
 pub mod converters;
 pub(crate) mod dlq;
 pub(crate) mod errors;
@@ -16,12 +17,12 @@ pub(crate) mod transforms;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use connect_api::abi::PluginKind;
-use connect_api::{Config, ConnectError};
+use connect_api::abi::{PluginKind, TaskCancellerBox};
+use connect_api::{Config, ConnectError, ErrorKind};
 
 use crate::config::{ConverterSpec, WorkerConfig};
 use crate::metrics::{ConnectMetrics, TaskKind, TaskMetrics, TaskRegistration};
@@ -39,11 +40,50 @@ use transforms::TransformChain;
 pub(crate) struct TaskControl {
     stop: AtomicBool,
     paused: AtomicBool,
+    /// Set when the worker gave up waiting for the task to stop: from then on the task thread is a zombie that
+    /// must not send records, commit offsets or report a status (a new instance may already run elsewhere).
+    abandoned: AtomicBool,
+    /// The plugin's handle to interrupt a blocked `start`, `poll` or `put` (async tasks have one).
+    canceller: Mutex<Option<TaskCancellerBox>>,
+    /// Run (on a thread of its own) when the task is abandoned: a sink task's consumer leaves its group there, so
+    /// that the partitions of a task blocked in `put` go to its replacement at once.
+    on_abandon: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl TaskControl {
     fn new(paused: bool) -> Self {
-        TaskControl { stop: AtomicBool::new(false), paused: AtomicBool::new(paused) }
+        TaskControl {
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(paused),
+            abandoned: AtomicBool::new(false),
+            canceller: Mutex::new(None),
+            on_abandon: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the task's canceller; cancels at once when the stop came first.
+    fn set_canceller(&self, canceller: Option<TaskCancellerBox>) {
+        let mut slot = self.canceller.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = canceller;
+        if self.stopping() {
+            if let Some(canceller) = slot.as_ref() {
+                canceller.cancel();
+            }
+        }
+    }
+
+    /// Sets what to do if the task is ever abandoned.
+    pub(crate) fn set_on_abandon(&self, hook: Box<dyn FnOnce() + Send>) {
+        *self.on_abandon.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    /// Marks the task stopping and interrupts what it is blocked in, if it can be.
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        let slot = self.canceller.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(canceller) = slot.as_ref() {
+            canceller.cancel();
+        }
     }
 
     /// Whether the task must stop.
@@ -54,6 +94,12 @@ impl TaskControl {
     /// Whether the task must not poll or deliver records.
     pub(crate) fn paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
+    }
+
+    /// Whether the worker abandoned the task (it ignored `task.shutdown.graceful.timeout.ms`): it must leave
+    /// without sending, committing or reporting anything.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
     }
 }
 
@@ -73,9 +119,10 @@ impl TaskHandle {
         &self.id
     }
 
-    /// Asks the task to stop after its current `poll`/`put`.
+    /// Asks the task to stop after its current `poll`/`put`; a task that offers a canceller (async tasks do) is
+    /// interrupted in it.
     pub fn signal_stop(&self) {
-        self.control.stop.store(true, Ordering::Release);
+        self.control.stop();
     }
 
     /// Pauses (true) or resumes (false) the task: a paused source task stops polling, a paused sink task stops
@@ -84,8 +131,9 @@ impl TaskHandle {
         self.control.paused.store(paused, Ordering::Release);
     }
 
-    /// Waits up to `timeout` for the task to finish; `false` if it did not (it is then abandoned, as Kafka
-    /// Connect abandons a task that ignores `task.shutdown.graceful.timeout.ms`).
+    /// Waits up to `timeout` for the task to finish; `false` if it did not. It is then abandoned, as Kafka
+    /// Connect abandons a task that ignores `task.shutdown.graceful.timeout.ms`: its thread is left behind, fenced
+    /// (whatever its blocked call returns is dropped: no record is sent, no offset committed, no status reported).
     pub fn wait(mut self, timeout: Duration) -> bool {
         match self.done.recv_timeout(timeout) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -95,10 +143,29 @@ impl TaskHandle {
                 true
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                self.control.abandoned.store(true, Ordering::Release);
                 tracing::error!("Graceful stop of task {} failed.", self.id);
+                let hook = self.control.on_abandon.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(hook) = hook {
+                    let _ = std::thread::Builder::new().name(format!("abandoned-{}", self.id)).spawn(hook);
+                }
+                tracing::warn!(
+                    "task {} is abandoned: its thread is blocked in the connector and is left behind; \
+                     nothing it does from now on is sent, committed or reported",
+                    self.id
+                );
                 false
             }
         }
+    }
+}
+
+/// Waits for `handles` (already told to stop) within one shared `timeout`, as Kafka Connect's worker does: every
+/// task had the whole timeout to stop in parallel; those still running at the deadline are abandoned.
+pub fn await_tasks(handles: impl IntoIterator<Item = TaskHandle>, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    for handle in handles {
+        handle.wait(deadline.saturating_duration_since(std::time::Instant::now()));
     }
 }
 
@@ -203,14 +270,30 @@ impl Worker {
         };
         let status = self.status.clone();
         let thread_id = id.clone();
+        let thread_control = control.clone();
         let thread = std::thread::Builder::new()
             .name(format!("task-{id}"))
             .spawn(move || {
                 let span = tracing::info_span!("task", connector = %thread_id.connector, task = thread_id.task);
                 let _entered = span.enter();
                 let key = StatusKey::Task(thread_id.clone());
-                match job() {
+                let outcome = job();
+                if thread_control.abandoned() {
+                    // Another instance may run by now: this one reports nothing.
+                    match outcome {
+                        Ok(()) => tracing::warn!("abandoned task {thread_id} returned at last; it is discarded"),
+                        Err(err) => tracing::warn!("abandoned task {thread_id} returned at last ({err}); discarded"),
+                    }
+                    let _ = done_tx.send(());
+                    return;
+                }
+                match outcome {
                     Ok(()) => status.set(key, State::Unassigned, None),
+                    // A retriable error while stopping is the task's answer to being interrupted, not a failure.
+                    Err(err) if thread_control.stopping() && err.kind() == ErrorKind::Retriable => {
+                        tracing::debug!("task {thread_id} interrupted while stopping: {err}");
+                        status.set(key, State::Unassigned, None)
+                    }
                     Err(err) => status.set(key, State::Failed, Some(err.status_trace())),
                 }
                 let _ = done_tx.send(());
@@ -251,6 +334,7 @@ impl Worker {
         Box::new(move || {
             let TaskParts { converters, control, metrics, policy, registry, connector_props } = parts;
             let started = plugin.new_source_task().and_then(|task| {
+                control.set_canceller(task.canceller());
                 let transforms = TransformChain::build(&connector_props, &registry)?;
                 let topic_creator = topic_creation::TopicCreationConfig::from_props(&connector_props)
                     .map_err(crate::config::first_key_error)?
@@ -314,6 +398,7 @@ impl Worker {
             };
             let TaskParts { converters, control, metrics, policy, registry, connector_props } = parts;
             let started = plugin.new_sink_task().and_then(|task| {
+                control.set_canceller(task.canceller());
                 let transforms = TransformChain::build(&connector_props, &registry)?;
                 WorkerSinkTask::start(
                     SinkTaskRun {

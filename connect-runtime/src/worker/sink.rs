@@ -157,6 +157,13 @@ impl SinkShared {
     }
 
     fn on_revoke(&self, consumer: &BaseConsumer<SinkContext>, revoked: Vec<TopicPartition>) {
+        if self.control.abandoned() {
+            // Its consumer is leaving the group for a task that stays blocked: commit nothing, call nothing.
+            let mut state = self.state();
+            state.assignment.clear();
+            state.current.clear();
+            return;
+        }
         let revoked: Vec<TopicPartition> = {
             let state = self.state();
             revoked.into_iter().filter(|tp| state.assignment.contains(tp)).collect()
@@ -178,6 +185,9 @@ impl SinkShared {
     }
 
     fn on_assign(&self, consumer: &BaseConsumer<SinkContext>, tpl: &TopicPartitionList) {
+        if self.control.abandoned() {
+            return;
+        }
         let assigned = partitions_of(tpl);
         let fresh: Vec<TopicPartition> = {
             let mut state = self.state();
@@ -222,6 +232,22 @@ fn list(partitions: &[TopicPartition]) -> String {
 
 fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect()
+}
+
+/// Makes the consumer of an abandoned task leave its group: the task thread, blocked in `put`, never polls again,
+/// so its partitions would stay with it until `max.poll.interval.ms`. Polls (serving the revocation, which the
+/// context skips for an abandoned task) until the assignment is gone, for at most 30 s.
+fn leave_group(consumer: &BaseConsumer<SinkContext>, id: &TaskId) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let _ = consumer.poll(Duration::from_millis(100));
+        if consumer.assignment().map(|a| a.count() == 0).unwrap_or(true) {
+            tracing::info!("task {id}: the abandoned task's consumer left its group");
+            return;
+        }
+    }
+    tracing::warn!("task {id}: the abandoned task's consumer did not leave its group within 30 s");
 }
 
 /// The consumer's context: runs the task's `close`/`open` around rebalances.
@@ -328,7 +354,8 @@ pub(crate) struct SinkTaskRun {
 pub(crate) struct WorkerSinkTask {
     id: TaskId,
     shared: Arc<SinkShared>,
-    consumer: BaseConsumer<SinkContext>,
+    /// The only strong reference: the hook that makes it leave the group if the task is abandoned holds a weak one.
+    consumer: Arc<BaseConsumer<SinkContext>>,
     converters: SinkConverters,
     transforms: TransformChain,
     errors: RetryWithTolerance,
@@ -385,6 +412,16 @@ impl WorkerSinkTask {
             let _ = shared.task().stop();
             return Err(ConnectError::new(format!("task {}: cannot subscribe: {err}", run.id)));
         }
+        let consumer = Arc::new(consumer);
+        // A weak reference: the hook outlives the task in its control, and must not keep a finished task's
+        // consumer (a member of the group that never polls) alive.
+        let leaving = Arc::downgrade(&consumer);
+        let id = run.id.clone();
+        run.control.set_on_abandon(Box::new(move || {
+            if let Some(consumer) = leaving.upgrade() {
+                leave_group(&consumer, &id)
+            }
+        }));
         Ok(WorkerSinkTask {
             id: run.id,
             shared,
@@ -411,6 +448,11 @@ impl WorkerSinkTask {
     /// Consumes and delivers until stopped or failed; then commits, closes the partitions and stops the task.
     pub fn execute(mut self) -> Result<(), ConnectError> {
         let outcome = self.run_loop();
+        if self.control.abandoned() {
+            // The worker gave up on this task: commit nothing, call nothing more; dropping the consumer leaves
+            // the group.
+            return outcome;
+        }
         let committed = if outcome.is_ok() { self.shared.commit(&self.consumer, None) } else { Ok(()) };
         let assigned: Vec<TopicPartition> = {
             let mut state = self.shared.state();
@@ -448,6 +490,10 @@ impl WorkerSinkTask {
                 self.shared.metrics.record_read(records);
                 let started = Instant::now();
                 let put = self.shared.task().put(batch);
+                if self.control.abandoned() {
+                    // A put that outlived the graceful stop timeout: nothing of it is committed.
+                    return Ok(());
+                }
                 self.handle_errant()?;
                 match put {
                     Ok(()) => {
@@ -463,7 +509,12 @@ impl WorkerSinkTask {
                         }
                     }
                     Err(err) if err.is_retriable() => {
-                        tracing::warn!("task {}: put failed, retrying the batch: {err}", self.id);
+                        if self.control.stopping() {
+                            // Interrupted by the stop: the batch is not committed and comes again after a restart.
+                            tracing::debug!("task {}: put interrupted by the stop: {err}", self.id);
+                        } else {
+                            tracing::warn!("task {}: put failed, retrying the batch: {err}", self.id);
+                        }
                         self.redeliver(&spans)?;
                     }
                     Err(err) => return Err(err),

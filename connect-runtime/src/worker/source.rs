@@ -293,6 +293,10 @@ impl WorkerSourceTask {
     /// Polls and sends until stopped or failed, then commits what was acknowledged and stops the task.
     pub fn execute(mut self) -> Result<(), ConnectError> {
         let outcome = self.run_loop();
+        if self.control.abandoned() {
+            // The worker gave up on this task; a new instance may own its offsets now.
+            return outcome;
+        }
         // Whatever happened, offsets of acknowledged records are safe to commit.
         let drained = self.finish_in_flight();
         self.commit_offsets();
@@ -321,6 +325,10 @@ impl WorkerSourceTask {
             }
             let polled_at = Instant::now();
             let batch = self.task.poll()?;
+            if self.control.abandoned() {
+                // A poll that outlived the graceful stop timeout: its records are dropped, never sent.
+                return Ok(());
+            }
             if !batch.is_empty() {
                 self.metrics.record_poll(batch.len(), polled_at.elapsed());
             }

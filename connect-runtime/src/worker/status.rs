@@ -154,6 +154,20 @@ impl StatusBoard {
         }
     }
 
+    /// Writes the current status of `key` to the sink again (in the board's current generation), when the status
+    /// topic attributes it to another worker or state; `false` when the board has no status for it.
+    pub fn reassert(&self, key: &StatusKey) -> bool {
+        let Some(status) = self.get(key) else { return false };
+        tracing::info!(
+            "writing the status of {key} again ({} on this worker): the status topic says otherwise",
+            status.state
+        );
+        if let Some(sink) = &self.sink {
+            sink.put(key, &status, self.generation.load(Ordering::Acquire));
+        }
+        true
+    }
+
     /// Records that task `id` used `topic` (sources after sending, sinks after `put`), when topic tracking is on.
     pub fn topic_used(&self, id: &TaskId, topic: &str) {
         if let Some(sink) = self.sink.as_ref().filter(|_| self.track_topics) {

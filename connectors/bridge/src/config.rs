@@ -13,17 +13,9 @@ pub const BYTE_ARRAY_CONVERTER: &str = "org.apache.kafka.connect.converters.Byte
 /// Strimzi's default CORS methods.
 const DEFAULT_CORS_METHODS: &str = "GET,POST,PUT,DELETE,OPTIONS,PATCH";
 
-/// Client settings that only Java's clients know; Strimzi configs often carry them. Dropped quietly.
-const JAVA_ONLY: &[&str] = &[
-    "key.serializer",
-    "value.serializer",
-    "key.deserializer",
-    "value.deserializer",
-    "max.poll.records",
-    "default.api.timeout.ms",
-    "interceptor.classes",
-    "partition.assignment.strategy",
-];
+/// Client settings the Bridge sets itself (on top of the Java-only ones of `connect_clients`); Strimzi configs
+/// often carry them. Dropped quietly.
+const BRIDGE_OWN: &[&str] = &["partition.assignment.strategy"];
 
 /// The keys of the connector and their defaults.
 pub fn config_def() -> ConfigDef {
@@ -188,8 +180,16 @@ fn checked_client_settings(
         .map(|(k, v)| (k.as_str(), &k["kafka.".len()..], v));
     let own =
         props.iter().filter(|(k, _)| k.starts_with(role_prefix)).map(|(k, v)| (k.as_str(), &k[role_prefix.len()..], v));
+    // Connection settings go through `connect_clients` together (a trust store's type and location belong together).
+    let mut connection = BTreeMap::new();
+    let mut names = BTreeMap::new();
     for (full, key, value) in common.chain(own) {
-        if JAVA_ONLY.contains(&key) {
+        if BRIDGE_OWN.contains(&key) || connect_clients::is_java_only(key) {
+            continue;
+        }
+        if ["security.", "ssl.", "sasl."].iter().any(|p| key.starts_with(p)) {
+            connection.insert(key.to_string(), value.clone());
+            names.insert(key.to_string(), full.to_string());
             continue;
         }
         match rdkafka::ClientConfig::new().set(key, value).create_native_config() {
@@ -202,6 +202,9 @@ fn checked_client_settings(
             Err(err) => return Err((full.to_string(), err.to_string())),
         }
     }
+    let translated = connect_clients::translate(&connection)
+        .map_err(|err| (names.get(&err.key).cloned().unwrap_or_else(|| format!("kafka.{}", err.key)), err.message))?;
+    settings.extend(translated);
     Ok(settings)
 }
 

@@ -136,7 +136,7 @@ impl FileStreamSourceTask {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !self.warned_missing {
-                    eprintln!(
+                    connect_api::tracing::warn!(
                         "Couldn't find file {} for FileStreamSourceTask, waiting for it to be created",
                         self.filename
                     );

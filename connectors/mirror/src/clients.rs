@@ -20,21 +20,6 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
-/// Java client settings that have no meaning for librdkafka; skipped.
-const JAVA_ONLY: &[&str] = &[
-    "key.serializer",
-    "value.serializer",
-    "key.deserializer",
-    "value.deserializer",
-    "max.block.ms",
-    "buffer.memory",
-    "interceptor.classes",
-    "max.poll.records",
-    "metric.reporters",
-    "default.api.timeout.ms",
-    "client.dns.lookup",
-];
-
 /// One of the two clusters of a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cluster {
@@ -92,10 +77,13 @@ pub fn client_settings(originals: &Config, cluster: Cluster, role: Role) -> BTre
     for (key, value) in originals {
         if let Some(k) = key.strip_prefix(&cluster_prefix) {
             let nested = ["producer.", "consumer.", "admin."].iter().any(|p| k.starts_with(p));
-            if nested || k == "alias" || JAVA_ONLY.contains(&k) {
+            if nested || k == "alias" || connect_clients::is_java_only(k) {
                 continue;
             }
-            if k == "bootstrap.servers" || librdkafka_accepts(k, value) {
+            // Connection settings are kept whatever their (Java) names: `client_config` translates them, and
+            // refuses what it cannot honour rather than connect without the TLS or SASL asked for.
+            let connection = ["security.", "ssl.", "sasl."].iter().any(|p| k.starts_with(p));
+            if k == "bootstrap.servers" || connection || librdkafka_accepts(k, value) {
                 settings.insert(k.to_string(), value.clone());
             } else {
                 tracing::debug!(
@@ -107,7 +95,7 @@ pub fn client_settings(originals: &Config, cluster: Cluster, role: Role) -> BTre
     }
     for (key, value) in originals {
         if let Some(k) = key.strip_prefix(&role_prefix) {
-            if !JAVA_ONLY.contains(&k) {
+            if !connect_clients::is_java_only(k) {
                 settings.insert(k.to_string(), value.clone());
             }
         }
@@ -123,8 +111,17 @@ pub fn client_config(originals: &Config, cluster: Cluster, role: Role) -> Result
         let key = format!("{}.cluster.bootstrap.servers", cluster.name());
         return Err(ConnectError::config(&key, "is required: the bootstrap servers of the cluster"));
     }
+    let translated = connect_clients::translate(&settings).map_err(|err| {
+        let role_key = format!("{}.{}.{}", cluster.name(), role.name(), err.key);
+        let key = if originals.contains_key(&role_key) {
+            role_key
+        } else {
+            format!("{}.cluster.{}", cluster.name(), err.key)
+        };
+        ConnectError::config(&key, err.message)
+    })?;
     let mut config = ClientConfig::new();
-    for (k, v) in &settings {
+    for (k, v) in &translated {
         config.set(k, v);
     }
     config.set_log_level(if tracing::enabled!(tracing::Level::DEBUG) {
@@ -339,6 +336,29 @@ mod tests {
         assert!(describe(&originals, Cluster::Source).contains("A (a:9092)"));
         let err = client_config(&Config::new(), Cluster::Target, Role::Producer).unwrap_err();
         assert!(err.message().contains("target.cluster.bootstrap.servers"), "{err}");
+    }
+
+    #[test]
+    fn java_tls_and_sasl_settings_are_translated_or_refused_naming_the_key() {
+        let mut originals: Config = [
+            ("source.cluster.bootstrap.servers", "a:9092"),
+            ("source.cluster.security.protocol", "SASL_SSL"),
+            ("source.cluster.sasl.mechanism", "PLAIN"),
+            ("source.cluster.sasl.jaas.config", "a.PlainLoginModule required username=\"u\" password=\"p\";"),
+            ("source.cluster.ssl.truststore.type", "PEM"),
+            ("source.cluster.ssl.truststore.location", "/ca.pem"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = client_config(&originals, Cluster::Source, Role::Consumer).unwrap();
+        assert_eq!(config.get("ssl.ca.location"), Some("/ca.pem"));
+        assert_eq!(config.get("sasl.username"), Some("u"));
+        assert_eq!(config.get("sasl.jaas.config"), None);
+        originals.insert("source.consumer.ssl.truststore.type".into(), "JKS".into());
+        let err = client_config(&originals, Cluster::Source, Role::Consumer).unwrap_err();
+        assert!(err.message().contains("source.cluster.ssl.truststore.location"), "{err}");
+        assert!(err.message().contains("JKS trust stores are not supported"), "{err}");
     }
 
     #[test]

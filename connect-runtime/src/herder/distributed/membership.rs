@@ -14,6 +14,7 @@ use crate::group::assignor::{new_assignor, ClusterSnapshot, Member};
 use crate::group::client::{GroupConfig, LeaderView, MemberEvent};
 use crate::group::protocol::{Assignment, ConnectProtocol, WorkerMetadata};
 use crate::herder::api::HerderRequest;
+use crate::worker::status::StatusKey;
 
 /// The group membership settings of a worker.
 pub(super) fn group_config(config: &DistributedConfig) -> GroupConfig {
@@ -197,12 +198,49 @@ impl DistributedHerder {
             assignment.delay_ms
         );
         self.apply_assignment(&assignment, protocol);
+        self.reassert_statuses();
         self.group_protocol = Some(protocol);
         self.worker.metrics().rebalance().completed(joined.generation, protocol.config_value(), &assignment.leader_url);
         self.applied_stamp = joined.generation.saturating_add(1).max(1);
         self.ready.store(true, std::sync::atomic::Ordering::Release);
         if assignment.delay_ms > 0 {
             self.scheduled_rebalance = Some(Instant::now() + Duration::from_millis(assignment.delay_ms as u64));
+        }
+    }
+
+    /// Writes again the status of what runs here when the status topic says otherwise. A broker whose joins are
+    /// time-driven (tansu 0.6.0) can form a generation without a member that still runs its work; the leader hands
+    /// that work to another worker, which writes RUNNING, then UNASSIGNED when the duplicate is revoked from it,
+    /// while this worker, which never received that revocation, keeps running it. Statuses are otherwise written
+    /// only on state changes, so the topic (and every worker's REST answer) would keep saying UNASSIGNED.
+    fn reassert_statuses(&self) {
+        if self.connectors.is_empty() && self.tasks.is_empty() {
+            return;
+        }
+        // Our own writes read back first, so that only a foreign status counts as stale.
+        if let Err(err) = self.statuses.flush(super::CONFIG_READ_TIMEOUT) {
+            tracing::warn!("cannot flush status records: {err}");
+            return;
+        }
+        if let Err(err) = self.statuses.refresh(super::CONFIG_READ_TIMEOUT) {
+            tracing::warn!("cannot read the status topic to its end: {err}");
+            return;
+        }
+        let board = self.worker.status();
+        let keys = self
+            .connectors
+            .keys()
+            .map(|name| StatusKey::Connector(name.clone()))
+            .chain(self.tasks.keys().map(|id| StatusKey::Task(id.clone())));
+        for key in keys {
+            let stored = match &key {
+                StatusKey::Connector(name) => self.statuses.get_connector(name),
+                StatusKey::Task(id) => self.statuses.get_task(id),
+            };
+            let Some(here) = board.get(&key) else { continue };
+            if stored.is_some_and(|s| s.worker_id != here.worker_id || s.state != here.state) {
+                board.reassert(&key);
+            }
         }
     }
 

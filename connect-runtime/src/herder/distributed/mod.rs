@@ -32,8 +32,14 @@ use work::RunningConnector;
 
 /// How long one loop iteration waits for a request or a group event before looking at the config topic again.
 const TICK: Duration = Duration::from_millis(250);
-/// How long a routine read of the config topic may take.
+/// How long a read of the config topic (or the status and offsets topics) before work starts may take.
 const CONFIG_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the read of the config topic at each tick may take. Short: REST requests wait for it, and when the
+/// broker goes away it times out at every tick until the heartbeat reports the coordinator lost; a read that
+/// times out is simply tried again at the next tick.
+const ROUTINE_READ_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long status answers come from what was read, without reading the status topic, after a read failed.
+const STATUS_READ_BACKOFF: Duration = Duration::from_secs(5);
 /// The pause before retrying a failed join.
 const JOIN_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -112,6 +118,8 @@ pub struct DistributedHerder {
     scheduled_rebalance: Option<Instant>,
     /// Set while the coordinator is unreachable: no work runs then.
     coordinator_lost: bool,
+    /// When a read of the status topic for a REST answer last failed (cleared by a successful one).
+    status_read_failed: Option<Instant>,
 
     allocation: Allocation,
     connectors: BTreeMap<String, RunningConnector>,
@@ -163,6 +171,7 @@ impl DistributedHerder {
             applied_stamp: 0,
             scheduled_rebalance: None,
             coordinator_lost: false,
+            status_read_failed: None,
             allocation: Allocation::default(),
             connectors: BTreeMap::new(),
             tasks: BTreeMap::new(),
@@ -188,16 +197,23 @@ impl DistributedHerder {
     }
 
     fn tick(&mut self) {
-        self.refresh_configs(CONFIG_READ_TIMEOUT);
         // Heartbeat events that arrived meanwhile first: a lost coordinator must stop the work before a rejoin is
         // tried (the attempt could otherwise keep it running for a whole join deadline).
         while let Some(event) = self.member.try_next_event() {
             self.handle_member_event(event);
         }
         if self.coordinator_lost {
-            // Nothing runs until the coordinator answers again (the heartbeat task reports it).
-        } else if self.needs_rebalance() {
-            self.rebalance();
+            // Nothing runs until the coordinator answers again (the heartbeat task reports it), and the config topic
+            // is not read meanwhile: with the broker away every read would wait its whole timeout, and the REST
+            // requests this loop serves (from the last snapshot) with it. The rejoin reads the topic to its end.
+        } else {
+            self.refresh_configs(ROUTINE_READ_TIMEOUT);
+            while let Some(event) = self.member.try_next_event() {
+                self.handle_member_event(event);
+            }
+            if !self.coordinator_lost && self.needs_rebalance() {
+                self.rebalance();
+            }
         }
         self.maintain_session_key();
         self.reconfigure_connectors();

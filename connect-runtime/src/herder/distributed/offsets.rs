@@ -43,6 +43,7 @@ impl DistributedHerder {
             // A reset tombstones every partition known: read them all first.
             self.offsets.refresh(super::CONFIG_READ_TIMEOUT).map_err(|e| internal(name, "reset", e))?;
         }
-        shared::modify(self.offsets.as_ref(), self.worker.config(), &self.runtime, name, kind, offsets)
+        let config = self.snapshot.connector_configs.get(name).cloned().unwrap_or_default();
+        shared::modify(self.offsets.as_ref(), self.worker.config(), &self.runtime, name, &config, kind, offsets)
     }
 }

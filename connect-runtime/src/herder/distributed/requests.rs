@@ -406,12 +406,29 @@ impl DistributedHerder {
         }
     }
 
-    fn connector_status(&mut self, name: &str) -> HerderResult<ConnectorStateInfo> {
-        if let Err(err) = self.statuses.refresh(super::CONFIG_READ_TIMEOUT) {
-            tracing::warn!("cannot read the status topic to its end: {err}");
+    /// Reads the status topic to its end before a status answer (so that a status written just before shows),
+    /// briefly: the REST request waits for it. While the broker is away (the coordinator lost, or the last read
+    /// failed less than [`super::STATUS_READ_BACKOFF`] ago) the answer comes from what was read, without waiting.
+    fn refresh_statuses(&mut self) {
+        let failed_lately = self.status_read_failed.is_some_and(|at| at.elapsed() < super::STATUS_READ_BACKOFF);
+        if self.coordinator_lost || failed_lately {
+            return;
         }
+        match self.statuses.refresh(super::ROUTINE_READ_TIMEOUT) {
+            Ok(()) => self.status_read_failed = None,
+            Err(err) => {
+                tracing::warn!("cannot read the status topic to its end: {err}");
+                self.status_read_failed = Some(std::time::Instant::now());
+            }
+        }
+    }
+
+    fn connector_status(&mut self, name: &str) -> HerderResult<ConnectorStateInfo> {
+        self.refresh_statuses();
         let connector = self.statuses.get_connector(name);
-        if connector.is_none() && !self.snapshot.connector_configs.contains_key(name) {
+        // A status without a configuration belongs to a deleted connector (a worker that stopped it late may have
+        // written it after the deletion): the connector is gone.
+        if !self.snapshot.connector_configs.contains_key(name) {
             return Err(HerderError::NotFound(format!("No status found for connector {name}")));
         }
         let info = |status: Option<StoredStatus>| match status {

@@ -1,5 +1,6 @@
-//! Running the assigned work: connector instances (on the herder's thread), tasks (on their own threads through
-//! the worker), task-config generation, and reacting to what changed in the config topic.
+//! Running the assigned work: connector instances and tasks (each on threads of their own, through the worker, so
+//! that connector code never blocks the herder), task-config generation, and reacting to what changed in the config
+//! topic.
 //!
 //! Only the connector's owner generates its task configs; only the leader writes them (a follower posts them to
 //! the leader's internal endpoint). A task is only started from the config snapshot the assignment was made on.
@@ -13,13 +14,14 @@ use connect_api::{Config, ConnectError};
 
 use super::DistributedHerder;
 use crate::herder::HostConnectorContext;
-use crate::plugins::{ConnectorHandle, Plugin};
+use crate::plugins::Plugin;
 use crate::storage::kafka::{ClusterConfigState, RestartRequest, TargetState};
+use crate::worker::connector::{ConnectorEvent, Request, WorkerConnector};
 use crate::worker::status::{State, StatusKey, TaskId};
 
-/// A connector this worker owns; `instance` is `None` while it is paused, stopped or failed.
+/// A connector this worker owns; `instance` is `None` while it is paused, stopped or failed to start.
 pub(super) struct RunningConnector {
-    instance: Option<ConnectorHandle>,
+    instance: Option<WorkerConnector>,
     reconfigure: Arc<AtomicBool>,
 }
 
@@ -48,24 +50,21 @@ impl DistributedHerder {
             TargetState::Paused => self.worker.status().set(key, State::Paused, None),
             TargetState::Stopped => self.worker.status().set(key, State::Stopped, None),
             TargetState::Started => {
-                let span = tracing::info_span!("connector", connector = %name);
-                let _entered = span.enter();
+                // The instance starts on its own thread and reports RUNNING (or FAILED) itself; its task configs
+                // are asked for once it has started.
                 let providers = &self.worker.config().config_providers;
                 let started = providers.resolve(&config).and_then(|config| {
                     let plugin = self.plugin_of(&config)?;
-                    let mut instance = plugin.new_connector()?;
                     let context = HostConnectorContext::new(name, reconfigure, self.worker.status().clone());
-                    instance.start(context, &config)?;
-                    Ok(instance)
+                    let status = self.worker.status().clone();
+                    WorkerConnector::start(name, plugin, config, context, status, self.worker.metrics().clone())
                 });
-                self.worker.metrics().record_connector_startup(started.is_ok());
                 match started {
-                    Ok(instance) => {
-                        running.instance = Some(instance);
-                        self.worker.status().set(key, State::Running, None);
-                        self.reconfigure.insert(name.to_string());
+                    Ok(instance) => running.instance = Some(instance),
+                    Err(err) => {
+                        self.worker.metrics().record_connector_startup(false);
+                        self.worker.status().set(key, State::Failed, Some(err.status_trace()));
                     }
-                    Err(err) => self.worker.status().set(key, State::Failed, Some(err.status_trace())),
                 }
             }
         }
@@ -75,10 +74,8 @@ impl DistributedHerder {
     /// Stops the instance of connector `name` (if running) and forgets it; `state` is the status to record.
     pub(super) fn stop_connector_as(&mut self, name: &str, state: State) {
         if let Some(mut running) = self.connectors.remove(name) {
-            if let Some(mut instance) = running.instance.take() {
-                if let Err(err) = instance.stop() {
-                    tracing::warn!("connector {name} failed to stop cleanly: {err}");
-                }
+            if let Some(instance) = running.instance.take() {
+                instance.stop(self.worker.config().task_shutdown_timeout);
             }
             self.worker.status().set(StatusKey::Connector(name.to_string()), state, None);
         }
@@ -116,16 +113,13 @@ impl DistributedHerder {
         }
     }
 
-    /// Stops tasks: all are told first, then each is awaited (up to `task.shutdown.graceful.timeout.ms`).
+    /// Stops tasks: all are told first, then awaited (all within one `task.shutdown.graceful.timeout.ms`).
     pub(super) fn stop_tasks<'a>(&mut self, ids: impl IntoIterator<Item = &'a TaskId>) {
         let handles: Vec<_> = ids.into_iter().filter_map(|id| self.tasks.remove(id)).collect();
         for handle in &handles {
             handle.signal_stop();
         }
-        let timeout = self.worker.config().task_shutdown_timeout;
-        for handle in handles {
-            handle.wait(timeout);
-        }
+        crate::worker::await_tasks(handles, self.worker.config().task_shutdown_timeout);
     }
 
     /// Stops one task.
@@ -137,65 +131,103 @@ impl DistributedHerder {
     pub(super) fn stop_all_work(&mut self) {
         let tasks: Vec<TaskId> = self.tasks.keys().cloned().collect();
         self.stop_tasks(&tasks);
-        let connectors: Vec<String> = self.connectors.keys().cloned().collect();
-        for name in connectors {
-            self.stop_connector(&name);
+        // All connectors are told first, then awaited within one graceful timeout.
+        let mut stopping = Vec::new();
+        for (name, mut running) in std::mem::take(&mut self.connectors) {
+            if let Some(instance) = running.instance.take() {
+                instance.signal_stop();
+                stopping.push(instance);
+            }
+            self.worker.status().set(StatusKey::Connector(name), State::Unassigned, None);
+        }
+        let deadline = std::time::Instant::now() + self.worker.config().task_shutdown_timeout;
+        for instance in stopping {
+            instance.wait(deadline.saturating_duration_since(std::time::Instant::now()));
         }
         self.allocation = super::Allocation::default();
     }
 
-    /// Generates the task configs of owned connectors that asked for it (or just started) and publishes the ones
-    /// that differ from the stored configs.
+    /// Asks owned connectors that started, or asked for it, for their task configs, and publishes the answers that
+    /// differ from the stored configs. Connector code runs on the connectors' threads: this only sends requests and
+    /// reads the answers that arrived.
     pub(super) fn reconfigure_connectors(&mut self) {
-        for (name, running) in &self.connectors {
+        let mut answers = Vec::new();
+        for (name, running) in &mut self.connectors {
+            if let Some(instance) = running.instance.as_mut() {
+                for event in instance.poll() {
+                    match event {
+                        ConnectorEvent::Started => {
+                            self.reconfigure.insert(name.clone());
+                        }
+                        ConnectorEvent::TaskConfigs(answer) => answers.push((name.clone(), answer)),
+                    }
+                }
+            }
             if running.reconfigure.swap(false, Ordering::AcqRel) {
                 self.reconfigure.insert(name.clone());
             }
         }
         if self.joined.is_none() {
+            // Asked again once the group is joined.
+            self.reconfigure.extend(answers.into_iter().map(|(name, _)| name));
             return;
         }
+        for (name, answer) in answers {
+            self.publish_generated(&name, answer);
+        }
         for name in std::mem::take(&mut self.reconfigure) {
-            let Some(config) = self.snapshot.connector_configs.get(&name).cloned() else { continue };
+            let Some(config) = self.snapshot.connector_configs.get(&name) else { continue };
+            let max = tasks_max(config);
             let Some(instance) = self.connectors.get_mut(&name).and_then(|r| r.instance.as_mut()) else { continue };
-            let max = tasks_max(&config);
-            let generated = instance.task_configs(max).and_then(|configs| {
-                if configs.len() > max {
-                    Err(ConnectError::new(format!(
-                        "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
-                        configs.len()
-                    )))
-                } else {
-                    Ok(configs)
-                }
-            });
-            let mut configs = match generated {
-                Ok(configs) => configs,
-                Err(err) => {
-                    self.worker.status().set(
-                        StatusKey::Connector(name.clone()),
-                        State::Failed,
-                        Some(err.status_trace()),
-                    );
-                    continue;
-                }
-            };
-            // As Kafka's worker does, sink task configs carry the connector's topic subscription.
-            for task in &mut configs {
-                for key in ["topics", "topics.regex"] {
-                    if let Some(v) = config.get(key) {
-                        task.entry(key.to_string()).or_insert_with(|| v.clone());
-                    }
+            match instance.request_task_configs(max) {
+                Request::Sent | Request::Gone => {}
+                Request::Busy => {
+                    self.reconfigure.insert(name);
                 }
             }
-            if configs == self.snapshot.task_configs_of(&name) {
-                continue;
+        }
+    }
+
+    /// Checks the task configs connector `name` generated and publishes them when they differ from the stored ones.
+    fn publish_generated(&mut self, name: &str, answer: Result<Vec<Config>, ConnectError>) {
+        let Some(config) = self.snapshot.connector_configs.get(name).cloned() else { return };
+        let max = tasks_max(&config);
+        let generated = answer.and_then(|configs| {
+            if configs.len() > max {
+                Err(ConnectError::new(format!(
+                    "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
+                    configs.len()
+                )))
+            } else {
+                Ok(configs)
             }
-            tracing::info!("connector {name} generated {} task configs; publishing them", configs.len());
-            if let Err(err) = self.publish_task_configs(&name, configs) {
-                tracing::warn!("cannot publish the task configs of connector {name} yet: {err}");
-                self.reconfigure.insert(name);
+        });
+        let mut configs = match generated {
+            Ok(configs) => configs,
+            Err(err) => {
+                self.worker.status().set(
+                    StatusKey::Connector(name.to_string()),
+                    State::Failed,
+                    Some(err.status_trace()),
+                );
+                return;
             }
+        };
+        // As Kafka's worker does, sink task configs carry the connector's topic subscription.
+        for task in &mut configs {
+            for key in ["topics", "topics.regex"] {
+                if let Some(v) = config.get(key) {
+                    task.entry(key.to_string()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        if configs == self.snapshot.task_configs_of(name) {
+            return;
+        }
+        tracing::info!("connector {name} generated {} task configs; publishing them", configs.len());
+        if let Err(err) = self.publish_task_configs(name, configs) {
+            tracing::warn!("cannot publish the task configs of connector {name} yet: {err}");
+            self.reconfigure.insert(name.to_string());
         }
     }
 

@@ -2,7 +2,9 @@
 //! configurations it generated (kept, as Kafka Connect's config store keeps them) and its running tasks.
 //!
 //! The instance runs only in target state STARTED; tasks run paused in PAUSED; STOPPED has no instance, no task
-//! configurations and no tasks (KIP-875), so offsets can be changed safely.
+//! configurations and no tasks (KIP-875), so offsets can be changed safely. The instance runs on a thread of its own
+//! ([`WorkerConnector`]): the herder asks it for task configurations and applies the answer on a later tick, so a
+//! connector that blocks never blocks the herder.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,8 +14,9 @@ use connect_api::{Config, ConnectError};
 
 use crate::config::ConnectorConfig;
 use crate::herder::HostConnectorContext;
-use crate::plugins::{ConnectorHandle, Plugin};
+use crate::plugins::Plugin;
 use crate::storage::kafka::TargetState;
+use crate::worker::connector::{ConnectorEvent, Request, WorkerConnector};
 use crate::worker::status::{State, StatusKey, TaskId};
 use crate::worker::{TaskHandle, Worker};
 
@@ -21,7 +24,9 @@ pub(super) struct Connector {
     pub(super) config: ConnectorConfig,
     pub(super) plugin: Arc<Plugin>,
     pub(super) target: TargetState,
-    instance: Option<ConnectorHandle>,
+    instance: Option<WorkerConnector>,
+    /// Task configurations are wanted from the instance (it started, or asked for a reconfiguration).
+    wants_task_configs: bool,
     pub(super) task_configs: Vec<Config>,
     tasks: BTreeMap<u32, TaskHandle>,
     reconfigure: Arc<AtomicBool>,
@@ -34,6 +39,7 @@ impl Connector {
             plugin,
             target,
             instance: None,
+            wants_task_configs: false,
             task_configs: Vec::new(),
             tasks: BTreeMap::new(),
             reconfigure: Arc::new(AtomicBool::new(false)),
@@ -52,24 +58,14 @@ impl Connector {
         TaskId { connector: self.config.name.clone(), task }
     }
 
-    /// Brings the connector to its target state from nothing running: the instance (STARTED), then the tasks
-    /// (STARTED: from freshly generated configs; PAUSED: from the kept ones, paused). A failure of the connector
-    /// is recorded as FAILED and returned.
+    /// Brings the connector to its target state from nothing running: the instance (STARTED; its tasks start once
+    /// it generated their configurations), or the kept tasks, paused (PAUSED). A connector that cannot even be
+    /// started is recorded as FAILED and the error returned.
     pub(super) fn start(&mut self, worker: &Worker) -> Result<(), ConnectError> {
         match self.target {
-            TargetState::Started => {
-                let started = self.start_instance(worker).and_then(|()| self.generate_task_configs());
-                match started {
-                    Ok(configs) => {
-                        self.replace_task_configs(worker, configs);
-                        Ok(())
-                    }
-                    Err(err) => {
-                        worker.status().set(self.key(), State::Failed, Some(err.status_trace()));
-                        Err(err)
-                    }
-                }
-            }
+            TargetState::Started => self.start_instance(worker).inspect_err(|err| {
+                worker.status().set(self.key(), State::Failed, Some(err.status_trace()));
+            }),
             TargetState::Paused => {
                 worker.status().set(self.key(), State::Paused, None);
                 self.start_missing_tasks(worker);
@@ -82,36 +78,67 @@ impl Connector {
         }
     }
 
+    /// Starts the instance on its own thread; it reports RUNNING or FAILED itself, and its task configurations
+    /// are asked for once it has started.
     fn start_instance(&mut self, worker: &Worker) -> Result<(), ConnectError> {
-        let span = tracing::info_span!("connector", connector = %self.config.name);
-        let _entered = span.enter();
         let context = HostConnectorContext::new(self.name(), self.reconfigure.clone(), worker.status().clone());
-        let started = worker.config().config_providers.resolve(&self.config.props).and_then(|props| {
-            let mut instance = self.plugin.new_connector()?;
-            instance.start(context, &props)?;
-            Ok(instance)
-        });
-        worker.metrics().record_connector_startup(started.is_ok());
-        self.instance = Some(started?);
-        worker.status().set(self.key(), State::Running, None);
+        let props = worker.config().config_providers.resolve(&self.config.props).inspect_err(|_| {
+            worker.metrics().record_connector_startup(false);
+        })?;
+        let instance = WorkerConnector::start(
+            self.name(),
+            self.plugin.clone(),
+            props,
+            context,
+            worker.status().clone(),
+            worker.metrics().clone(),
+        )?;
+        self.instance = Some(instance);
+        self.wants_task_configs = true;
         Ok(())
     }
 
     /// Stops the instance, if it runs, and records `state`.
     pub(super) fn stop_instance(&mut self, worker: &Worker, state: State) {
-        if let Some(mut instance) = self.instance.take() {
-            if let Err(err) = instance.stop() {
-                tracing::warn!("connector {} failed to stop cleanly: {err}", self.config.name);
-            }
+        if let Some(instance) = self.instance.take() {
+            instance.stop(worker.config().task_shutdown_timeout);
         }
+        self.wants_task_configs = false;
         worker.status().set(self.key(), state, None);
     }
 
-    fn generate_task_configs(&mut self) -> Result<Vec<Config>, ConnectError> {
+    /// Applies what the instance answered since the last tick and asks it for task configurations when they are
+    /// wanted: when it started, or when it requested a reconfiguration.
+    pub(super) fn tick(&mut self, worker: &Worker) {
+        if self.reconfigure.swap(false, Ordering::AcqRel) {
+            tracing::info!("connector {} requested a task reconfiguration", self.config.name);
+            self.wants_task_configs = true;
+        }
+        let events = self.instance.as_mut().map(WorkerConnector::poll).unwrap_or_default();
+        for event in events {
+            if let ConnectorEvent::TaskConfigs(answer) = event {
+                if self.target != TargetState::Started {
+                    continue;
+                }
+                match self.check_task_configs(answer) {
+                    Ok(configs) => self.replace_task_configs(worker, configs),
+                    Err(err) => worker.status().set(self.key(), State::Failed, Some(err.status_trace())),
+                }
+            }
+        }
+        if self.wants_task_configs && self.target == TargetState::Started {
+            let max_tasks = tasks_max(&self.config.props);
+            match self.instance.as_mut().map(|instance| instance.request_task_configs(max_tasks)) {
+                Some(Request::Busy) => {}
+                Some(Request::Sent) | Some(Request::Gone) | None => self.wants_task_configs = false,
+            }
+        }
+    }
+
+    fn check_task_configs(&self, answer: Result<Vec<Config>, ConnectError>) -> Result<Vec<Config>, ConnectError> {
         let max_tasks = tasks_max(&self.config.props);
         let name = &self.config.name;
-        let instance = self.instance.as_mut().ok_or_else(|| ConnectError::new("connector is not running"))?;
-        let configs = instance.task_configs(max_tasks)?;
+        let configs = answer?;
         if configs.len() > max_tasks {
             return Err(ConnectError::new(format!(
                 "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create.",
@@ -122,15 +149,11 @@ impl Connector {
         Ok(configs)
     }
 
-    /// Regenerates the task configurations of a STARTED connector; tasks whose configurations changed are
-    /// restarted (all of them, as Kafka Connect does), the others are resumed.
-    pub(super) fn reconfigure_tasks(&mut self, worker: &Worker) {
-        if self.target != TargetState::Started || self.instance.is_none() {
-            return;
-        }
-        match self.generate_task_configs() {
-            Ok(configs) => self.replace_task_configs(worker, configs),
-            Err(err) => worker.status().set(self.key(), State::Failed, Some(err.status_trace())),
+    /// Asks a STARTED connector for its task configurations again; tasks whose configurations changed are
+    /// restarted when the answer comes (all of them, as Kafka Connect does), the others are resumed.
+    pub(super) fn reconfigure_tasks(&mut self) {
+        if self.target == TargetState::Started && self.instance.is_some() {
+            self.wants_task_configs = true;
         }
     }
 
@@ -191,10 +214,8 @@ impl Connector {
     /// Stops every task: all are told first, then each is awaited; they commit their offsets on the way out.
     pub(super) fn stop_tasks(&mut self, worker: &Worker) {
         self.signal_stop();
-        let timeout = worker.config().task_shutdown_timeout;
-        for (_, task) in std::mem::take(&mut self.tasks) {
-            task.wait(timeout);
-        }
+        let tasks = std::mem::take(&mut self.tasks).into_values();
+        crate::worker::await_tasks(tasks, worker.config().task_shutdown_timeout);
     }
 
     /// Stops the tasks and the instance; the connector's status becomes `state`.
@@ -224,7 +245,7 @@ impl Connector {
                     None => self.start_instance(worker),
                 };
                 match started {
-                    Ok(()) => self.reconfigure_tasks(worker),
+                    Ok(()) => self.reconfigure_tasks(),
                     Err(err) => worker.status().set(self.key(), State::Failed, Some(err.status_trace())),
                 }
             }
@@ -261,11 +282,6 @@ impl Connector {
         if let Err(err) = result {
             worker.status().set(self.key(), State::Failed, Some(err.status_trace()));
         }
-    }
-
-    /// Whether the connector asked for a task reconfiguration since the last call.
-    pub(super) fn take_reconfigure_request(&self) -> bool {
-        self.reconfigure.swap(false, Ordering::AcqRel)
     }
 }
 

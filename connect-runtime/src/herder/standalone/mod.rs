@@ -2,8 +2,9 @@
 //! the REST API, with their configurations in memory (as Kafka Connect's `StandaloneHerder`: a restart forgets the
 //! ones created over REST) and source offsets in a file.
 //!
-//! Connector code (`start`, `task_configs`, `stop`, validation) runs on the herder's thread; tasks run on their own
-//! threads through the [`Worker`]. REST requests are served from the same loop, one at a time, so no lock guards the
+//! Connector instances (`start`, `task_configs`, `stop`) and tasks run on threads of their own through the
+//! [`Worker`]; the herder sends them requests and applies their answers on its ticks, so a connector that blocks
+//! never blocks it. REST requests are served from the same loop, one at a time, so no lock guards the
 //! connectors. A connector that fails is marked FAILED and the others go on.
 
 mod connector;
@@ -95,13 +96,10 @@ impl StandaloneHerder {
         self.stop();
     }
 
-    /// Applies task reconfiguration requests made by connectors since the last call.
+    /// Applies what connectors answered and asked for since the last call (task configurations, reconfigurations).
     pub fn tick(&mut self) {
-        for (name, connector) in &mut self.connectors {
-            if connector.take_reconfigure_request() {
-                tracing::info!("connector {name} requested a task reconfiguration");
-                connector.reconfigure_tasks(&self.worker);
-            }
+        for connector in self.connectors.values_mut() {
+            connector.tick(&self.worker);
         }
     }
 

@@ -295,6 +295,7 @@ impl StandaloneHerder {
         if connector.target != TargetState::Stopped || !connector.task_configs.is_empty() {
             return Err(shared::not_stopped(name));
         }
-        shared::modify(self.offsets.as_ref(), self.worker.config(), &self.runtime, name, kind, offsets)
+        let config = connector.config.props.clone();
+        shared::modify(self.offsets.as_ref(), self.worker.config(), &self.runtime, name, &config, kind, offsets)
     }
 }

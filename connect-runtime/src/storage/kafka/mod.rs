@@ -77,11 +77,7 @@ impl std::fmt::Debug for KafkaStoreConfig {
 pub fn internal_client_config(worker: &WorkerConfig) -> rdkafka::ClientConfig {
     let mut config = rdkafka::ClientConfig::new();
     config.set("bootstrap.servers", &worker.bootstrap_servers);
-    for (key, value) in &worker.props {
-        if key.starts_with("security.") || key.starts_with("sasl.") || key.starts_with("ssl.") {
-            config.set(key, value);
-        }
-    }
+    crate::worker::kafka::apply_connection_settings(&mut config, &worker.props);
     config
 }
 

@@ -1,6 +1,8 @@
 //! A source connector whose tasks (one per `tasks.max`, each its own source partition) generate `records` string
 //! values of `value.size` bytes each (then idle), in batches of `batch.size`, resuming after the last committed
-//! sequence number. Used by the benchmark and by tests that need a known stream of records.
+//! sequence number. Used by the benchmark and by tests that need a known stream of records. With `numbered=true`
+//! each value is `<task index>:<sequence number>` instead (so a test can check that every record arrived), and
+//! `interval.ms` paces the batches (so an endless stream stays small).
 //!
 //! Also a transformation loaded from this `.so`, `com.connectrs.test.FlakyTransform`: it fails with a retriable
 //! error `failures` times in a row (then passes records through unchanged, prefixing the value with `prefix`), to
@@ -14,6 +16,8 @@ fn def() -> ConfigDef {
         .define(ConfigKey::new("records", ConfigType::Long).default_value("-1"))
         .define(ConfigKey::new("value.size", ConfigType::Int).default_value("100"))
         .define(ConfigKey::new("batch.size", ConfigType::Int).default_value("1000"))
+        .define(ConfigKey::new("numbered", ConfigType::Boolean).default_value("false"))
+        .define(ConfigKey::new("interval.ms", ConfigType::Long).default_value("0"))
         // Unused by the data path: lets tests check that PASSWORD values are masked over REST.
         .define(ConfigKey::new("secret", ConfigType::Password).optional())
 }
@@ -63,6 +67,9 @@ pub struct GeneratorTask {
     next: i64,
     batch: usize,
     body: String,
+    numbered: bool,
+    interval: std::time::Duration,
+    index: String,
     partition: SourceMap,
     schema: Option<Schema>,
 }
@@ -74,7 +81,10 @@ impl SourceTask for GeneratorTask {
         self.total = parsed.long("records")?;
         self.batch = parsed.int("batch.size")?.max(1) as usize;
         self.body = "x".repeat(parsed.int("value.size")?.max(0) as usize);
+        self.numbered = parsed.boolean("numbered")?;
+        self.interval = std::time::Duration::from_millis(parsed.long("interval.ms")?.max(0) as u64);
         let index = config.get("task.index").map(String::as_str).unwrap_or("0");
+        self.index = index.to_string();
         self.partition = SourceMap::new().with("generator", index);
         self.schema = Some(Schema::string());
         self.next = ctx.offset(&self.partition).and_then(|o| o.get("next")?.as_i64()).unwrap_or(0);
@@ -88,6 +98,9 @@ impl SourceTask for GeneratorTask {
             std::thread::sleep(std::time::Duration::from_millis(50));
             return Ok(Vec::new());
         }
+        if !self.interval.is_zero() {
+            std::thread::sleep(self.interval);
+        }
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             self.next += 1;
@@ -96,7 +109,11 @@ impl SourceTask for GeneratorTask {
                 SourceMap::new().with("next", self.next),
                 self.topic.clone(),
                 self.schema.clone(),
-                Value::from(self.body.as_str()),
+                if self.numbered {
+                    Value::from(format!("{}:{}", self.index, self.next))
+                } else {
+                    Value::from(self.body.as_str())
+                },
             ));
         }
         Ok(out)
