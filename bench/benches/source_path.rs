@@ -3,7 +3,12 @@
 //!
 //! Both producers use the same client settings (acks=all, idempotence on); each side sends N records and is
 //! timed from start until the broker acknowledged all of them (the topic's end offset reaches N). Prints
-//! records/s for 100 B and 1 KiB values and the ratio connect-rs / raw rdkafka; then the same source path with a
+//! records/s and the process's CPU time (user + system) per million records of each side, and the ratios
+//! connect-rs / raw rdkafka, for 100 B and 1 KiB strings through three value converters: JsonConverter without
+//! schemas (the worker's setting), StringConverter, and JsonConverter with schemas (the envelope
+//! `{"schema":{"type":"string",...},"payload":"..."}`), set on the connector; the raw side sends the bytes that
+//! converter writes. `BENCH_RECORDS` sets N for every case (a quick check: `BENCH_RECORDS=2000`). Then the same
+//! source path with a
 //! chain of three of Kafka's transformations against none, and that ratio; then the async generator (connect-api's
 //! async adapter driving `async fn poll` on the plugin's tokio runtime) against the sync generator, records/s and
 //! the process's CPU time per record, and their ratios.
@@ -13,9 +18,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use connect_api::{Schema, Value};
 use connect_runtime::config::WorkerConfig;
 use connect_runtime::plugins::PluginRegistry;
 use connect_runtime::storage::FileOffsetStore;
+use connect_runtime::worker::converters::new_converter;
 use connect_runtime::worker::status::{StatusBoard, TaskId};
 use connect_runtime::worker::Worker;
 use connect_tests::Broker;
@@ -35,15 +42,53 @@ fn wait_for_end(consumer: &BaseConsumer, topic: &str, n: i64) {
     }
 }
 
-/// Raw rdkafka: the bytes the JSON converter writes for the generator's records (a JSON string, no envelope).
-fn raw(broker: &Broker, topic: &str, n: i64, size: usize) -> Duration {
-    let payload = format!("\"{}\"", "x".repeat(size));
+/// One converter of the raw-vs-connect table: its class and settings as set on the connector (none: the worker's
+/// JsonConverter without schemas).
+struct Converter {
+    label: &'static str,
+    class: Option<&'static str>,
+    schemas: bool,
+}
+
+impl Converter {
+    fn settings(&self) -> BTreeMap<String, String> {
+        [("schemas.enable".to_string(), self.schemas.to_string())].into_iter().collect()
+    }
+
+    /// The bytes this converter writes for the generator's value of `size` characters.
+    fn value_bytes(&self, size: usize) -> Vec<u8> {
+        let class = self.class.unwrap_or("org.apache.kafka.connect.json.JsonConverter");
+        let mut converter = new_converter(class, &self.settings(), false).expect("converter");
+        let mut out = Vec::new();
+        converter
+            .from_connect("bench", Some(&Schema::string()), &Value::from("x".repeat(size).as_str()), &mut out)
+            .expect("convert");
+        out
+    }
+
+    /// The connector settings that select this converter for keys and values.
+    fn connector_props(&self) -> Vec<(String, String)> {
+        let Some(class) = self.class else { return Vec::new() };
+        let mut props = Vec::new();
+        for side in ["key", "value"] {
+            props.push((format!("{side}.converter"), class.to_string()));
+            for (k, v) in self.settings() {
+                props.push((format!("{side}.converter.{k}"), v));
+            }
+        }
+        props
+    }
+}
+
+/// Raw rdkafka: sends `payload` (the bytes the connector's converter writes for the generator's records) `n`
+/// times; returns the elapsed and the CPU time.
+fn raw(broker: &Broker, topic: &str, n: i64, payload: &[u8]) -> (Duration, Duration) {
     let consumer: BaseConsumer = client(broker).create().expect("consumer");
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_time());
     let producer: ThreadedProducer<DefaultProducerContext> =
         client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     for _ in 0..n {
-        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload.as_bytes());
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload);
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -56,7 +101,7 @@ fn raw(broker: &Broker, topic: &str, n: i64, size: usize) -> Duration {
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
     wait_for_end(&consumer, topic, n);
-    start.elapsed()
+    (start.elapsed(), cpu_time() - cpu)
 }
 
 /// User plus system CPU time of this process so far.
@@ -73,7 +118,8 @@ fn connect(broker: &Broker, plugins: &Path, topic: &str, n: i64, size: usize, ch
     connect_with(broker, plugins, "GeneratorSource", topic, n, size, chain).0
 }
 
-/// connect-rs with generator `class` (sync or async); returns the elapsed and the CPU time.
+/// connect-rs with the given connector settings (converters, transformations); returns the elapsed and the CPU
+/// time.
 fn connect_with(
     broker: &Broker,
     plugins: &Path,
@@ -82,6 +128,21 @@ fn connect_with(
     n: i64,
     size: usize,
     chain: &[(&str, &str)],
+) -> (Duration, Duration) {
+    let chain: Vec<(String, String)> = chain.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    connect_props(broker, plugins, class, topic, n, size, &chain)
+}
+
+/// connect-rs with generator `class` (sync or async) and `extra` connector settings; returns the elapsed and the
+/// CPU time.
+fn connect_props(
+    broker: &Broker,
+    plugins: &Path,
+    class: &str,
+    topic: &str,
+    n: i64,
+    size: usize,
+    extra: &[(String, String)],
 ) -> (Duration, Duration) {
     let dir = tempfile::tempdir().expect("temp dir");
     let props: BTreeMap<String, String> = [
@@ -101,8 +162,8 @@ fn connect_with(
     let plugin = registry.resolve(class).expect("generator plugin");
     let connector: BTreeMap<String, String> = [("name", "bench"), ("connector.class", class)]
         .iter()
-        .chain(chain)
         .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(extra.iter().cloned())
         .collect();
     let task_config: BTreeMap<String, String> = [
         ("topic", topic.to_string()),
@@ -137,23 +198,56 @@ fn main() {
         tempfile::tempdir().expect("dir").keep().as_path(),
         &["test_plugin_generator", "test_plugin_async"],
     );
+    let records: Option<i64> = std::env::var("BENCH_RECORDS").ok().map(|v| v.parse().expect("BENCH_RECORDS"));
     let broker = Broker::start();
     let rounds = 3;
-    println!("| value size | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio |");
-    println!("|---|---|---|---|---|");
-    for (size, n) in [(98usize, 200_000i64), (1022, 100_000)] {
-        let (mut raw_best, mut connect_best) = (Duration::MAX, Duration::MAX);
-        for round in 0..rounds {
-            let raw_topic = format!("raw-{size}-{round}");
-            let connect_topic = format!("connect-{size}-{round}");
-            broker.create_topic(&raw_topic, 1);
-            broker.create_topic(&connect_topic, 1);
-            raw_best = raw_best.min(raw(&broker, &raw_topic, n, size));
-            connect_best = connect_best.min(connect(&broker, &plugins, &connect_topic, n, size, &[]));
+    let converters = [
+        Converter { label: "JSON, no schema", class: None, schemas: false },
+        Converter { label: "String", class: Some("org.apache.kafka.connect.storage.StringConverter"), schemas: false },
+        Converter {
+            label: "JSON with schema",
+            class: Some("org.apache.kafka.connect.json.JsonConverter"),
+            schemas: true,
+        },
+    ];
+    println!(
+        "| converter | value size | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio | \
+         CPU s/M records, raw | connect-rs | CPU ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (c, converter) in converters.iter().enumerate() {
+        // The JSON string without schema is 2 bytes longer than its text (the quotes): 98 and 1022 make 100 B and
+        // 1 KiB on the wire, as in the earlier figures.
+        let sizes = if converter.class.is_none() { [98usize, 1022] } else { [100, 1024] };
+        for size in sizes {
+            let n = records.unwrap_or(if size <= 100 { 200_000 } else { 100_000 });
+            let payload = converter.value_bytes(size);
+            let props = converter.connector_props();
+            let (mut raw_best, mut connect_best) = ((Duration::MAX, Duration::MAX), (Duration::MAX, Duration::MAX));
+            for round in 0..rounds {
+                let raw_topic = format!("raw-{c}-{size}-{round}");
+                let connect_topic = format!("connect-{c}-{size}-{round}");
+                broker.create_topic(&raw_topic, 1);
+                broker.create_topic(&connect_topic, 1);
+                let r = raw(&broker, &raw_topic, n, &payload);
+                let k = connect_props(&broker, &plugins, "GeneratorSource", &connect_topic, n, size, &props);
+                raw_best = (raw_best.0.min(r.0), raw_best.1.min(r.1));
+                connect_best = (connect_best.0.min(k.0), connect_best.1.min(k.1));
+            }
+            let rate = |elapsed: Duration| n as f64 / elapsed.as_secs_f64();
+            let per_million = |cpu: Duration| cpu.as_secs_f64() * 1e6 / n as f64;
+            println!(
+                "| {} | {} B | {n} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                converter.label,
+                payload.len(),
+                rate(raw_best.0),
+                rate(connect_best.0),
+                rate(connect_best.0) / rate(raw_best.0),
+                per_million(raw_best.1),
+                per_million(connect_best.1),
+                per_million(connect_best.1) / per_million(raw_best.1),
+            );
         }
-        let raw_rate = n as f64 / raw_best.as_secs_f64();
-        let connect_rate = n as f64 / connect_best.as_secs_f64();
-        println!("| {} B | {n} | {raw_rate:.0} | {connect_rate:.0} | {:.2} |", size + 2, connect_rate / raw_rate);
     }
 
     // A chain of three transformations that leave the bytes as they are, so both sides write the same records:
@@ -174,7 +268,7 @@ fn main() {
     println!();
     println!("| value size | records | no transforms (records/s) | 3 transforms (records/s) | ratio |");
     println!("|---|---|---|---|---|");
-    let (size, n) = (98usize, 200_000i64);
+    let (size, n) = (98usize, records.unwrap_or(200_000));
     let (mut plain_best, mut chain_best) = (Duration::MAX, Duration::MAX);
     for round in 0..rounds {
         let plain_topic = format!("plain-{round}");

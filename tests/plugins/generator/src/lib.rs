@@ -7,6 +7,10 @@
 //! Also a transformation loaded from this `.so`, `com.connectrs.test.FlakyTransform`: it fails with a retriable
 //! error `failures` times in a row (then passes records through unchanged, prefixing the value with `prefix`), to
 //! test the runtime's retries.
+//!
+//! And a sink, `com.connectrs.test.CountingSinkConnector` (alias `CountingSink`), whose tasks only count the
+//! records given to `put` and rewrite the running total into `count.file` after each batch: the sink benchmark
+//! measures the runtime's sink path (consumer, converters, `put`) with it, not a destination.
 
 use connect_api::*;
 
@@ -158,7 +162,80 @@ impl Transformation for FlakyTransform {
     }
 }
 
+/// `count.file`: where a counting task writes its running total.
+fn counting_def() -> ConfigDef {
+    ConfigDef::new().define(ConfigKey::new("count.file", ConfigType::String))
+}
+
+/// The counting sink connector: every task gets the same `count.file` (run one task per file).
+#[derive(Default)]
+pub struct CountingSink {
+    config: Config,
+}
+
+impl Connector for CountingSink {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        counting_def()
+    }
+    fn start(&mut self, _ctx: ConnectorContext, config: &Config) -> Result<()> {
+        counting_def().parse(config)?;
+        self.config = config.clone();
+        Ok(())
+    }
+    fn task_configs(&mut self, max: usize) -> Result<Vec<Config>> {
+        Ok(vec![self.config.clone(); max.max(1)])
+    }
+    fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl SinkConnector for CountingSink {
+    type Task = CountingSinkTask;
+}
+
+/// Counts records; nothing else.
+#[derive(Default)]
+pub struct CountingSinkTask {
+    file: std::path::PathBuf,
+    count: u64,
+}
+
+impl CountingSinkTask {
+    /// Rewrites the total through a temporary file and a rename, so a reader never sees a half-written number.
+    fn write_count(&self) -> Result<()> {
+        let tmp = self.file.with_extension("tmp");
+        std::fs::write(&tmp, self.count.to_string())
+            .and_then(|()| std::fs::rename(&tmp, &self.file))
+            .map_err(|e| ConnectError::new(format!("cannot write {}: {e}", self.file.display())))
+    }
+}
+
+impl SinkTask for CountingSinkTask {
+    fn start(&mut self, _ctx: SinkTaskContext, config: &Config) -> Result<()> {
+        self.file = counting_def().parse(config)?.string("count.file")?.into();
+        self.count = 0;
+        self.write_count()
+    }
+
+    fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.count += records.len() as u64;
+        self.write_count()
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
 connect_api::export_plugins! {
     source "com.connectrs.test.GeneratorSourceConnector" => Generator,
+    sink "com.connectrs.test.CountingSinkConnector" => CountingSink,
     transformation "com.connectrs.test.FlakyTransform" => FlakyTransform,
 }

@@ -1,0 +1,226 @@
+//! The standalone sink path (consumer -> converters -> `put` of the counting sink plugin `.so`) against a raw
+//! rdkafka consumer reading the same topic in a group of its own, same broker, same run.
+//!
+//! Each topic is filled once, before the rounds, with N records whose values are the bytes the connector's value
+//! converter reads: plain strings (StringConverter) or JsonConverter envelopes with schemas
+//! (`{"schema":{"type":"string",...},"payload":"..."}`), of 100 B and 1 KiB strings. Each side then reads all N
+//! records as a new consumer group (auto commit off, `auto.offset.reset=earliest`, as the worker's sink consumer),
+//! timed from the start until the last record was read (raw) or the counting sink wrote N into its `count.file`
+//! (connect-rs). Prints records/s and the process's CPU time (user + system) per million records of each side,
+//! best of 3 rounds, and the ratios connect-rs / raw. `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use connect_api::{Schema, Value};
+use connect_runtime::config::WorkerConfig;
+use connect_runtime::plugins::PluginRegistry;
+use connect_runtime::storage::FileOffsetStore;
+use connect_runtime::worker::converters::new_converter;
+use connect_runtime::worker::status::{StatusBoard, TaskId};
+use connect_runtime::worker::Worker;
+use connect_tests::Broker;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+
+const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
+const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+
+/// One measured case: a converter and a string length.
+struct Case {
+    label: &'static str,
+    converter: &'static str,
+    size: usize,
+}
+
+impl Case {
+    /// The converter's settings, as the connector gives them (`value.converter.` removed).
+    fn settings(&self) -> BTreeMap<String, String> {
+        let mut settings = BTreeMap::new();
+        if self.converter == JSON_CONVERTER {
+            settings.insert("schemas.enable".to_string(), "true".to_string());
+        }
+        settings
+    }
+
+    /// The bytes the converter writes for a string value of `size` characters, which it reads back on the sink side.
+    fn value_bytes(&self) -> Vec<u8> {
+        let mut converter = new_converter(self.converter, &self.settings(), false).expect("converter");
+        let mut out = Vec::new();
+        converter
+            .from_connect("bench", Some(&Schema::string()), &Value::from("x".repeat(self.size).as_str()), &mut out)
+            .expect("convert");
+        out
+    }
+
+    /// The connector's converter settings (key and value).
+    fn connector_props(&self) -> Vec<(String, String)> {
+        let mut props = Vec::new();
+        for side in ["key", "value"] {
+            props.push((format!("{side}.converter"), self.converter.to_string()));
+            for (k, v) in self.settings() {
+                props.push((format!("{side}.converter.{k}"), v));
+            }
+        }
+        props
+    }
+}
+
+/// User plus system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn client(broker: &Broker) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", broker.bootstrap());
+    config
+}
+
+/// Writes `n` records of `value` into `topic` and waits until the broker acknowledged them all.
+fn fill(broker: &Broker, topic: &str, n: u64, value: &[u8]) {
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        client(broker).set("acks", "all").set("linger.ms", "5").create().expect("producer");
+    for _ in 0..n {
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(value);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(600)).expect("flush");
+}
+
+/// Raw rdkafka: a consumer in a new group reads the whole topic; returns the elapsed and the CPU time.
+fn raw(broker: &Broker, topic: &str, group: &str, n: u64) -> (Duration, Duration) {
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let consumer: BaseConsumer = client(broker)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let (mut read, mut bytes) = (0u64, 0usize);
+    while read < n {
+        assert!(Instant::now() < deadline, "raw consumer read {read} of {n} records of {topic}");
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message.expect("consume");
+            bytes += message.payload().map_or(0, <[u8]>::len);
+            read += 1;
+        }
+    }
+    let result = (start.elapsed(), cpu_time() - cpu);
+    std::hint::black_box(bytes);
+    result
+}
+
+/// The running total the counting sink wrote (0 before its first write).
+fn count(file: &Path) -> u64 {
+    std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+/// connect-rs: the counting sink plugin as one standalone task reading the topic; returns the elapsed and the CPU
+/// time.
+fn connect(broker: &Broker, plugins: &Path, case: &Case, topic: &str, name: &str, n: u64) -> (Duration, Duration) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let props: BTreeMap<String, String> = [("bootstrap.servers".to_string(), broker.bootstrap())].into_iter().collect();
+    let worker_config =
+        Arc::new(WorkerConfig::from_props(&dir.path().join("worker.properties"), props).expect("worker config"));
+    let offsets = Arc::new(FileOffsetStore::open(&dir.path().join("offsets.json")).expect("offsets"));
+    let registry = Arc::new(PluginRegistry::new(vec![plugins.to_path_buf()]));
+    let worker = Worker::new(worker_config, registry.clone(), offsets, Arc::new(StatusBoard::new("bench")));
+    let plugin = registry.resolve("CountingSink").expect("counting sink plugin");
+    let count_file = dir.path().join("count");
+    let mut connector: BTreeMap<String, String> = [
+        ("name", name),
+        ("connector.class", "CountingSink"),
+        ("topics", topic),
+        ("count.file", count_file.to_str().expect("UTF-8 path")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    connector.extend(case.connector_props());
+    let task_config = connector.clone();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let task = worker
+        .start_task(TaskId { connector: name.into(), task: 0 }, plugin, &connector, task_config)
+        .expect("start task");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let counted = count(&count_file);
+        if counted >= n {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the counting sink counted {counted} of {n} records of {topic}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let result = (start.elapsed(), cpu_time() - cpu);
+    task.signal_stop();
+    task.wait(Duration::from_secs(30));
+    result
+}
+
+fn main() {
+    // `cargo bench` passes --bench; a filter argument is ignored.
+    let records: Option<u64> = std::env::var("BENCH_RECORDS").ok().map(|v| v.parse().expect("BENCH_RECORDS"));
+    let plugins =
+        connect_tests::plugin_dir(tempfile::tempdir().expect("dir").keep().as_path(), &["test_plugin_generator"]);
+    let broker = Broker::start();
+    let rounds = 3;
+    let cases = [
+        Case { label: "String", converter: STRING_CONVERTER, size: 100 },
+        Case { label: "String", converter: STRING_CONVERTER, size: 1024 },
+        Case { label: "JSON with schema", converter: JSON_CONVERTER, size: 100 },
+        Case { label: "JSON with schema", converter: JSON_CONVERTER, size: 1024 },
+    ];
+    println!(
+        "| converter | string | bytes/record | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio | \
+         CPU s/M records, raw | connect-rs | CPU ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (i, case) in cases.iter().enumerate() {
+        let n = records.unwrap_or(if case.size <= 100 { 200_000 } else { 100_000 });
+        let value = case.value_bytes();
+        let topic = format!("sink-{i}");
+        broker.create_topic(&topic, 1);
+        fill(&broker, &topic, n, &value);
+        let (mut raw_best, mut connect_best) = ((Duration::MAX, Duration::MAX), (Duration::MAX, Duration::MAX));
+        for round in 0..rounds {
+            let r = raw(&broker, &topic, &format!("raw-{i}-{round}"), n);
+            let c = connect(&broker, &plugins, case, &topic, &format!("sink-{i}-{round}"), n);
+            raw_best = (raw_best.0.min(r.0), raw_best.1.min(r.1));
+            connect_best = (connect_best.0.min(c.0), connect_best.1.min(c.1));
+        }
+        let rate = |elapsed: Duration| n as f64 / elapsed.as_secs_f64();
+        let per_million = |cpu: Duration| cpu.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "| {} | {} B | {} | {n} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            case.label,
+            case.size,
+            value.len(),
+            rate(raw_best.0),
+            rate(connect_best.0),
+            rate(connect_best.0) / rate(raw_best.0),
+            per_million(raw_best.1),
+            per_million(connect_best.1),
+            per_million(connect_best.1) / per_million(raw_best.1),
+        );
+    }
+}
