@@ -218,6 +218,31 @@ pub fn producer_config(
     config
 }
 
+/// The client id of the producer shared by the source tasks of connectors without producer overrides.
+pub const SHARED_PRODUCER_CLIENT_ID: &str = "connector-producer-shared";
+
+/// The settings of the producer a source task uses, shared with the tasks whose settings are equal (see
+/// [`super::producers`]): those of [`producer_config`], with a client id that names the connector when it has
+/// `producer.override.*` settings (its producer is its own) and [`SHARED_PRODUCER_CLIENT_ID`] otherwise. An
+/// explicit `client.id` in `producer.*` or `producer.override.*` wins, as in Kafka Connect.
+pub fn source_producer_config(
+    worker: &WorkerConfig,
+    connector: &str,
+    connector_props: &BTreeMap<String, String>,
+) -> ClientConfig {
+    let mut config = producer_config(worker, connector, 0, connector_props);
+    let own = overrides(connector_props, Role::Producer);
+    if !own.contains_key("client.id") && !worker.producer.contains_key("client.id") {
+        let client_id = if own.is_empty() {
+            SHARED_PRODUCER_CLIENT_ID.to_string()
+        } else {
+            format!("connector-producer-{connector}")
+        };
+        config.set("client.id", client_id);
+    }
+    config
+}
+
 /// The producer setting that rules idempotence out when `enable.idempotence` is not set (`settings` without the
 /// `producer.` prefix): Kafka's producer (3.2+) then turns idempotence off by itself, while librdkafka refuses the
 /// combination (`producer.acks=1`, as in Strimzi's sample configuration, would fail every source task).
@@ -349,6 +374,13 @@ mod tests {
         assert_eq!(producer_config(&worker, "c", 0, &BTreeMap::new()).get("linger.ms"), Some("5"));
         assert_eq!(consumer_config(&worker, "c", 0, &connector).get("fetch.min.bytes"), Some("9"));
         assert_eq!(admin_config(&worker, "c", &connector).get("retries"), Some("2"));
+        // Tasks without overrides share one producer; a connector with overrides has its own.
+        let shared = source_producer_config(&worker, "c", &BTreeMap::new());
+        assert_eq!(shared.get("client.id"), Some(SHARED_PRODUCER_CLIENT_ID));
+        assert_eq!(shared.config_map(), source_producer_config(&worker, "other", &BTreeMap::new()).config_map());
+        let own = source_producer_config(&worker, "c", &connector);
+        assert_eq!(own.get("client.id"), Some("connector-producer-c"));
+        assert_eq!(own.get("linger.ms"), Some("50"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod converters;
 pub(crate) mod dlq;
 pub(crate) mod errors;
 pub mod kafka;
+pub(crate) mod producers;
 pub(crate) mod sink;
 pub(crate) mod source;
 pub mod status;
@@ -30,6 +31,7 @@ use crate::plugins::{config_to_abi, Plugin, PluginRegistry};
 use crate::storage::OffsetStore;
 use converters::{new_converter, new_header_converter, Converter, HeaderConverter};
 use errors::{ErrorPolicy, RetryWithTolerance};
+use producers::ProducerPool;
 use sink::{SinkTaskRun, Subscription, WorkerSinkTask};
 use source::{HostSourceContext, SourceTaskRun, WorkerSourceTask};
 use status::{State, StatusBoard, StatusKey, TaskId};
@@ -176,6 +178,8 @@ pub struct Worker {
     offsets: Arc<dyn OffsetStore>,
     status: Arc<StatusBoard>,
     metrics: Arc<ConnectMetrics>,
+    /// The producers of the source tasks, shared by tasks with equal producer settings.
+    producers: Arc<ProducerPool>,
 }
 
 impl Worker {
@@ -188,7 +192,7 @@ impl Worker {
         status: Arc<StatusBoard>,
     ) -> Self {
         let metrics = Arc::new(ConnectMetrics::new(status.clone()));
-        Worker { config, registry, offsets, status, metrics }
+        Worker { config, registry, offsets, status, metrics, producers: Arc::default() }
     }
 
     /// The worker configuration.
@@ -331,6 +335,7 @@ impl Worker {
         let offsets = self.offsets.clone();
         let status = self.status.clone();
         let worker_metrics = self.metrics.clone();
+        let producers = self.producers.clone();
         Box::new(move || {
             let TaskParts { converters, control, metrics, policy, registry, connector_props } = parts;
             let started = plugin.new_source_task().and_then(|task| {
@@ -346,11 +351,13 @@ impl Worker {
                         )
                     })
                     .transpose()?;
-                let producer_config = kafka::producer_config(&config, &id.connector, id.task, &connector_props);
+                let producer = producers
+                    .acquire(&kafka::source_producer_config(&config, &id.connector, &connector_props))
+                    .map_err(|e| ConnectError::new(format!("cannot create the producer of task {id}: {e}")))?;
                 let mut runner = WorkerSourceTask::new(SourceTaskRun {
                     id: id.clone(),
                     task,
-                    producer_config,
+                    producer,
                     key_converter: converters.key,
                     value_converter: converters.value,
                     header_converter: converters.header,
@@ -364,7 +371,7 @@ impl Worker {
                     control,
                     status: status.clone(),
                     metrics,
-                })?;
+                });
                 let context =
                     HostSourceContext { connector: id.connector.clone(), offsets, config: config_to_abi(&task_config) };
                 runner.start(context, &task_config)?;

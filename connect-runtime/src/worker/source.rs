@@ -1,9 +1,10 @@
 //! The source data path of one task (Kafka Connect's `WorkerSourceTask`): `poll` -> converters -> producer.
 //!
-//! Sends are pipelined: each record goes to librdkafka without waiting, up to [`MAX_IN_FLIGHT`] unacknowledged
-//! records. Acknowledgements come back through a channel; records are retired strictly in poll order, so a
-//! source offset becomes committable only when its record and every record polled before it were acknowledged.
-//! The task never commits an offset whose record Kafka has not acknowledged.
+//! Sends are pipelined: each record goes to librdkafka without waiting, up to the task's in-flight limit (its
+//! share of a producer it may share with other tasks, see [`super::producers`]). Acknowledgements come back
+//! through the task's own channel; records are retired strictly in poll order, so a source offset becomes
+//! committable only when its record and every record polled before it were acknowledged. The task never commits
+//! an offset whose record Kafka has not acknowledged.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -15,11 +16,11 @@ use connect_api::abi::{AckedRecord, RConfig, SourceTaskContextApi};
 use connect_api::{ConnectError, RecordMetadata, SourceMap, SourceRecord};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientContext, Message};
+use rdkafka::producer::BaseRecord;
 
 use super::converters::{Converter, HeaderConverter};
 use super::errors::{Failure, RetryWithTolerance, Stage};
+use super::producers::{Ack, Outcome, ProducerLease, Route};
 use super::status::{State, StatusBoard, StatusKey, TaskId};
 use super::topic_creation::TopicCreator;
 use super::transforms::TransformChain;
@@ -29,39 +30,11 @@ use crate::plugins::SourceTaskHandle;
 use crate::storage::OffsetStore;
 use connect_api::TransformRecord;
 
-/// The most records a task may have sent but not yet seen acknowledged; `poll` waits beyond that.
-pub const MAX_IN_FLIGHT: usize = 50_000;
-
 /// How long a paused task waits between checks of its target state.
 const PAUSE_WAIT: Duration = Duration::from_millis(100);
 
 /// How long to wait for acknowledgements in one go while the pipeline is full.
 const ACK_WAIT: Duration = Duration::from_millis(20);
-
-struct Ack {
-    seq: u64,
-    outcome: Outcome,
-}
-
-/// Receives delivery reports on librdkafka's polling thread and hands them to the task thread.
-pub(crate) struct AckContext {
-    acks: Sender<Ack>,
-}
-
-impl ClientContext for AckContext {}
-
-impl ProducerContext for AckContext {
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
-        let outcome = match result {
-            Ok(message) => Outcome::Written(message.partition(), message.offset()),
-            Err((err, _)) => Outcome::Failed(err.to_string()),
-        };
-        // The task thread may be gone after a failure; nothing is waiting for this report then.
-        let _ = self.acks.send(Ack { seq: seq as u64, outcome });
-    }
-}
 
 /// The offset store as a source task sees it.
 pub(crate) struct HostSourceContext {
@@ -83,16 +56,6 @@ impl SourceTaskContextApi for HostSourceContext {
 /// A converted record: whether it has a key and a value (in the task's buffers), and its headers.
 type Converted = (bool, bool, Option<OwnedHeaders>);
 
-/// What became of a record handed to the producer (or skipped before it).
-enum Outcome {
-    /// Written at this partition and offset.
-    Written(i32, i64),
-    /// Refused by Kafka.
-    Failed(String),
-    /// Dropped by a transformation, or skipped after a tolerated failure: never sent, yet done.
-    Skipped,
-}
-
 struct InFlight {
     /// The record as the task polled it (before transformations).
     record: SourceRecord,
@@ -102,6 +65,8 @@ struct InFlight {
 /// Records sent and not yet retired, and the offsets that became committable.
 struct Ledger {
     acks: Receiver<Ack>,
+    /// The sending end of `acks`, a copy of which goes with every record sent.
+    ack_sender: Sender<Ack>,
     submitted: VecDeque<InFlight>,
     /// Sequence number of `submitted[0]`.
     base_seq: u64,
@@ -200,7 +165,7 @@ impl Ledger {
 pub(crate) struct SourceTaskRun {
     pub id: TaskId,
     pub task: SourceTaskHandle,
-    pub producer_config: rdkafka::ClientConfig,
+    pub producer: ProducerLease,
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
@@ -220,7 +185,7 @@ pub(crate) struct SourceTaskRun {
 pub(crate) struct WorkerSourceTask {
     id: TaskId,
     task: SourceTaskHandle,
-    producer: ThreadedProducer<AckContext>,
+    producer: ProducerLease,
     ledger: Ledger,
     key_converter: Box<dyn Converter>,
     value_converter: Box<dyn Converter>,
@@ -245,19 +210,17 @@ pub(crate) struct WorkerSourceTask {
 }
 
 impl WorkerSourceTask {
-    /// Creates the producer. The task itself must already be started.
-    pub fn new(run: SourceTaskRun) -> Result<Self, ConnectError> {
+    /// The loop of a created task; [`WorkerSourceTask::start`] starts it.
+    pub fn new(run: SourceTaskRun) -> Self {
         let (tx, rx) = mpsc::channel();
-        let producer: ThreadedProducer<AckContext> =
-            run.producer_config
-                .create_with_context(AckContext { acks: tx })
-                .map_err(|e| ConnectError::new(format!("cannot create the producer of task {}: {e}", run.id)))?;
-        Ok(WorkerSourceTask {
+        tracing::debug!("task {} sends through a producer shared by {} tasks", run.id, run.producer.sharers());
+        WorkerSourceTask {
             id: run.id,
             task: run.task,
-            producer,
+            producer: run.producer,
             ledger: Ledger {
                 acks: rx,
+                ack_sender: tx,
                 submitted: VecDeque::new(),
                 base_seq: 0,
                 committable: Vec::new(),
@@ -282,7 +245,7 @@ impl WorkerSourceTask {
             status: run.status,
             reported: None,
             metrics: run.metrics,
-        })
+        }
     }
 
     /// Starts the task with its context.
@@ -319,7 +282,7 @@ impl WorkerSourceTask {
                 self.ledger.drain(&mut self.task, Some(PAUSE_WAIT))?;
                 continue;
             }
-            if self.ledger.submitted.len() >= MAX_IN_FLIGHT {
+            if self.ledger.submitted.len() >= self.producer.in_flight_limit() {
                 self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
                 continue;
             }
@@ -447,7 +410,8 @@ impl WorkerSourceTask {
             self.status.topic_used(&self.id, topic);
         }
         let seq = self.ledger.next_seq();
-        let mut message = BaseRecord::with_opaque_to(topic, seq as usize);
+        let route = Box::new(Route { acks: self.ledger.ack_sender.clone(), seq });
+        let mut message = BaseRecord::with_opaque_to(topic, route);
         if has_key {
             message = message.key(&self.key_buf[..]);
         }
@@ -464,7 +428,7 @@ impl WorkerSourceTask {
             message = message.headers(headers);
         }
         loop {
-            match self.producer.send(message) {
+            match self.producer.producer().send(message) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     // librdkafka's queue is full: let acknowledgements retire records, then try again.
@@ -498,15 +462,14 @@ impl WorkerSourceTask {
         }
     }
 
-    /// Waits up to `offset.flush.timeout.ms` for outstanding acknowledgements and retires them.
+    /// Waits up to `offset.flush.timeout.ms` for outstanding acknowledgements and retires them. The producer is
+    /// not flushed: it may carry other tasks' records, which this task must not wait for; librdkafka sends this
+    /// task's records within `linger.ms` anyway.
     fn finish_in_flight(&mut self) -> Result<(), ConnectError> {
         if self.ledger.submitted.is_empty() {
             return Ok(());
         }
         let deadline = Instant::now() + self.flush_timeout;
-        if let Err(err) = self.producer.flush(self.flush_timeout) {
-            tracing::warn!("task {}: producer flush incomplete: {err}", self.id);
-        }
         while !self.ledger.submitted.is_empty() && Instant::now() < deadline {
             self.ledger.drain(&mut self.task, Some(ACK_WAIT))?;
         }
