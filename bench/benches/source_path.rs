@@ -6,8 +6,9 @@
 //! records/s and the process's CPU time (user + system) per million records of each side, and the ratios
 //! connect-rs / raw rdkafka, for 100 B and 1 KiB strings through three value converters: JsonConverter without
 //! schemas (the worker's setting), StringConverter, and JsonConverter with schemas (the envelope
-//! `{"schema":{"type":"string",...},"payload":"..."}`), set on the connector; the raw side sends the bytes that
-//! converter writes. `BENCH_RECORDS` sets N for every case (a quick check: `BENCH_RECORDS=2000`). Then the same
+//! `{"schema":{"type":"string",...},"payload":"..."}`), set on the connector; the raw side does the same work as an
+//! application would: per record it makes the string and encodes it into the bytes that converter writes (serde_json
+//! for JSON). `BENCH_RECORDS` sets N for every case (a quick check: `BENCH_RECORDS=2000`). Then the same
 //! source path with a
 //! chain of three of Kafka's transformations against none, and that ratio; then the async generator (connect-api's
 //! async adapter driving `async fn poll` on the plugin's tokio runtime) against the sync generator, records/s and
@@ -48,6 +49,7 @@ struct Converter {
     label: &'static str,
     class: Option<&'static str>,
     schemas: bool,
+    encoding: Encoding,
 }
 
 impl Converter {
@@ -80,15 +82,42 @@ impl Converter {
     }
 }
 
-/// Raw rdkafka: sends `payload` (the bytes the connector's converter writes for the generator's records) `n`
-/// times; returns the elapsed and the CPU time.
-fn raw(broker: &Broker, topic: &str, n: i64, payload: &[u8]) -> (Duration, Duration) {
+/// How the raw side encodes a value, as an application doing the same work would.
+#[derive(Clone, Copy)]
+enum Encoding {
+    /// The text's bytes.
+    Text,
+    /// A JSON string (serde_json).
+    Json,
+    /// JsonConverter's envelope with the string schema (serde_json).
+    JsonWithSchema,
+}
+
+/// Raw rdkafka: for each of `n` records, makes the generator's value (a string of `size` characters), encodes it
+/// as `encoding` (the bytes the connector's converter writes) and sends it; returns the elapsed and the CPU time.
+fn raw(broker: &Broker, topic: &str, n: i64, size: usize, encoding: Encoding, expected: &[u8]) -> (Duration, Duration) {
     let consumer: BaseConsumer = client(broker).create().expect("consumer");
     let (start, cpu) = (Instant::now(), cpu_time());
     let producer: ThreadedProducer<DefaultProducerContext> =
         client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
-    for _ in 0..n {
-        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload);
+    let body = "x".repeat(size);
+    let mut payload = Vec::with_capacity(size + 100);
+    for i in 0..n {
+        let text = body.clone();
+        payload.clear();
+        match encoding {
+            Encoding::Text => payload.extend_from_slice(text.as_bytes()),
+            Encoding::Json => serde_json::to_writer(&mut payload, &text).expect("JSON"),
+            Encoding::JsonWithSchema => {
+                payload.extend_from_slice(br#"{"schema":{"type":"string","optional":false},"payload":"#);
+                serde_json::to_writer(&mut payload, &text).expect("JSON");
+                payload.push(b'}');
+            }
+        }
+        if i == 0 {
+            assert_eq!(payload, expected, "the raw side's bytes differ from the converter's");
+        }
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(&payload[..]);
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -202,12 +231,18 @@ fn main() {
     let broker = Broker::start();
     let rounds = 3;
     let converters = [
-        Converter { label: "JSON, no schema", class: None, schemas: false },
-        Converter { label: "String", class: Some("org.apache.kafka.connect.storage.StringConverter"), schemas: false },
+        Converter { label: "JSON, no schema", class: None, schemas: false, encoding: Encoding::Json },
+        Converter {
+            label: "String",
+            class: Some("org.apache.kafka.connect.storage.StringConverter"),
+            schemas: false,
+            encoding: Encoding::Text,
+        },
         Converter {
             label: "JSON with schema",
             class: Some("org.apache.kafka.connect.json.JsonConverter"),
             schemas: true,
+            encoding: Encoding::JsonWithSchema,
         },
     ];
     println!(
@@ -229,7 +264,7 @@ fn main() {
                 let connect_topic = format!("connect-{c}-{size}-{round}");
                 broker.create_topic(&raw_topic, 1);
                 broker.create_topic(&connect_topic, 1);
-                let r = raw(&broker, &raw_topic, n, &payload);
+                let r = raw(&broker, &raw_topic, n, size, converter.encoding, &payload);
                 let k = connect_props(&broker, &plugins, "GeneratorSource", &connect_topic, n, size, &props);
                 raw_best = (raw_best.0.min(r.0), raw_best.1.min(r.1));
                 connect_best = (connect_best.0.min(k.0), connect_best.1.min(k.1));

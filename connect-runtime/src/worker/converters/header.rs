@@ -43,7 +43,7 @@ impl HeaderConverter for SimpleHeaderConverter {
     fn to_connect_header(&mut self, _topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         Ok(match bytes {
             None => (None, Value::Null),
-            Some(b) => parse_string(&String::from_utf8_lossy(b)),
+            Some(b) => parse_string(&super::utf8_lossy(b)),
         })
     }
 }

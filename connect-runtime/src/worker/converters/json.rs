@@ -1227,12 +1227,14 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> std::result::Result<Cow<'a, str>, String> {
         self.pos += 1; // opening quote
         let start = self.pos;
-        while let Some(&c) = self.src.get(self.pos) {
-            if c == b'"' || c == b'\\' || c < 0x20 {
-                break;
-            }
-            self.pos += 1;
+        // The plain run up to the closing quote, an escape or a control character: memchr finds the first two,
+        // a branch-free pass (vectorised) checks the run for the third, which is rare.
+        let rest = &self.src[start..];
+        let mut run = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+        if rest[..run].iter().fold(false, |control, &c| control | (c < 0x20)) {
+            run = rest[..run].iter().position(|&c| c < 0x20).unwrap_or(run);
         }
+        self.pos += run;
         let utf8 = |bytes: &'a [u8], at: usize| {
             std::str::from_utf8(bytes)
                 .map_err(|e| format!("Invalid UTF-8 in a string at byte {}", at + e.valid_up_to()))

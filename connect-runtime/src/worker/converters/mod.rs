@@ -374,3 +374,12 @@ mod tests {
         assert_eq!(civil_from_millis(0).weekday, 4);
     }
 }
+
+/// `bytes` as text, invalid UTF-8 replaced as Java's decoder does. Valid text (the common case) is checked with
+/// `str::from_utf8`, several times faster than `String::from_utf8_lossy`'s chunked scan.
+pub(crate) fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}

@@ -68,7 +68,7 @@ impl Converter for StringConverter {
     fn to_connect(&mut self, _topic: &str, bytes: Option<&[u8]>) -> Result<(Option<Schema>, Value)> {
         let value = match bytes {
             None => Value::Null,
-            Some(b) => Value::from(String::from_utf8_lossy(b).into_owned()),
+            Some(b) => Value::from(super::utf8_lossy(b).into_owned()),
         };
         Ok((Some(Schema::optional_string()), value))
     }
