@@ -273,6 +273,15 @@ pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
+/// `bytes` as text, invalid UTF-8 replaced as Java's decoder does. Valid text (the common case) is checked with
+/// `str::from_utf8`, several times faster than `String::from_utf8_lossy`'s chunked scan.
+pub(crate) fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,14 +381,5 @@ mod tests {
         let c = civil_from_millis(-1);
         assert_eq!((c.year, c.hour, c.minute, c.second, c.milli, c.weekday), (1969, 23, 59, 59, 999, 3));
         assert_eq!(civil_from_millis(0).weekday, 4);
-    }
-}
-
-/// `bytes` as text, invalid UTF-8 replaced as Java's decoder does. Valid text (the common case) is checked with
-/// `str::from_utf8`, several times faster than `String::from_utf8_lossy`'s chunked scan.
-pub(crate) fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
