@@ -10,6 +10,7 @@
 //! Records are 8-byte keys and 100-byte values, binary embedded format. Best of `BRIDGE_BENCH_ROUNDS` rounds
 //! (default 3); prints records/s and the ratios Bridge / raw.
 
+use connect_bench::client;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -18,7 +19,6 @@ use connect_tests::{plugin_dir, wait_for, worker_properties, write_properties, B
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, FutureProducer, FutureRecord, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 
 const CLIENTS: usize = 8;
@@ -27,12 +27,6 @@ const BATCH: usize = 100;
 const BATCH_RECORDS: usize = 100_000;
 const CONSUME_RECORDS: usize = 100_000;
 const BINARY: &str = "application/vnd.kafka.binary.v2+json";
-
-fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
-}
 
 fn key(i: usize) -> [u8; 8] {
     (i as u64).to_be_bytes()

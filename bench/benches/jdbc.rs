@@ -19,6 +19,7 @@
 //! reaches M. Prints rows/s and the ratio connect-rs / raw, best of 3 rounds (`JDBC_BENCH_ROUNDS`;
 //! `JDBC_BENCH_SINK_ROWS` sets N, 200,000 by default).
 
+use connect_bench::{client, wait_for_end};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ use connect_tests::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::{ClientConfig, Message};
+use rdkafka::Message;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{Connection, Executor, PgPool, QueryBuilder, Row};
 
@@ -66,12 +67,6 @@ fn worker(broker: &Broker, registry: &Arc<PluginRegistry>, dir: &Path, extra: &[
     let config = Arc::new(WorkerConfig::from_props(&dir.join("worker.properties"), props(&pairs)).expect("config"));
     let offsets = Arc::new(FileOffsetStore::open(&dir.join("offsets.json")).expect("offsets"));
     Worker::new(config, registry.clone(), offsets, Arc::new(StatusBoard::new("bench")))
-}
-
-fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
 }
 
 /// Watches `max(id)` of `table` every 5 ms from its own connection until it reaches `last`; returns the span
@@ -240,18 +235,6 @@ fn produce_sink_records(broker: &Broker, topic: &str, n: i64) {
     }
 }
 
-fn end_offset(consumer: &BaseConsumer, topic: &str) -> i64 {
-    consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).map(|(_, high)| high).unwrap_or(0)
-}
-
-fn wait_for_end(consumer: &BaseConsumer, topic: &str, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(900);
-    while end_offset(consumer, topic) < n {
-        assert!(Instant::now() < deadline, "{topic} did not reach {n} records");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Raw sqlx + serde_json + rdkafka: the table paged by id, each row produced as a JSON object.
 fn raw_source(runtime: &tokio::runtime::Runtime, broker: &Broker, table: &str, topic: &str, n: i64) -> Duration {
     broker.create_topic(topic, 1);
@@ -292,7 +275,7 @@ fn raw_source(runtime: &tokio::runtime::Runtime, broker: &Broker, table: &str, t
         }
     });
     producer.flush(Duration::from_secs(600)).expect("flush");
-    wait_for_end(&consumer, topic, n);
+    wait_for_end(&consumer, topic, n, Duration::from_secs(900));
     start.elapsed()
 }
 
@@ -328,7 +311,7 @@ fn connect_source(broker: &Broker, registry: &Arc<PluginRegistry>, table: &str, 
     let consumer: BaseConsumer = client(broker).create().expect("consumer");
     let start = Instant::now();
     let task = worker.start_task(TaskId { connector: name, task: 0 }, plugin, &connector, task_config).expect("start");
-    wait_for_end(&consumer, &topic, n);
+    wait_for_end(&consumer, &topic, n, Duration::from_secs(900));
     let elapsed = start.elapsed();
     task.signal_stop();
     task.wait(Duration::from_secs(30));

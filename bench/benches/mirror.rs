@@ -9,6 +9,7 @@
 //! creation and the group's rebalance are not counted; nor is the raw loop's start). Best of `ROUNDS` rounds;
 //! prints records/s and the ratio connector / raw.
 
+use connect_bench::client;
 use std::time::{Duration, Instant};
 
 use connect_tests::mirror::{mirror_config, produce, SOURCE};
@@ -17,16 +18,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::ClientConfig;
 
 const RECORDS: i64 = 100_000;
 const TOPIC: &str = "bench";
-
-fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
-}
 
 /// Runs `work` while watching `topic` on `target` fill up; the rate from the first record seen to the N-th (or,
 /// after 300 s, to what arrived by then, printed as such).

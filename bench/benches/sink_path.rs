@@ -11,6 +11,7 @@
 //! connect-rs without the bench thread that polls the count file) per million records of each side, best of 3
 //! rounds, and the ratios connect-rs / raw. `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`).
 
+use connect_bench::{client, cpu_time, thread_cpu_time};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +27,6 @@ use connect_runtime::worker::Worker;
 use connect_tests::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
 use rdkafka::Message;
 
 const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
@@ -70,30 +70,6 @@ impl Case {
         }
         props
     }
-}
-
-/// User plus system CPU time of this process so far.
-fn cpu_time() -> Duration {
-    usage(libc::RUSAGE_SELF)
-}
-
-/// User plus system CPU time of the calling thread so far.
-fn thread_cpu_time() -> Duration {
-    usage(libc::RUSAGE_THREAD)
-}
-
-fn usage(who: libc::c_int) -> Duration {
-    // SAFETY: getrusage only writes into the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(who, &mut usage) };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
 }
 
 /// Writes `n` records of `value` into `topic` and waits until the broker acknowledged them all.

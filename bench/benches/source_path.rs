@@ -14,6 +14,7 @@
 //! async adapter driving `async fn poll` on the plugin's tokio runtime) against the sync generator, records/s and
 //! the process's CPU time per record, and their ratios.
 
+use connect_bench::{client, cpu_time, wait_for_end};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,21 +28,8 @@ use connect_runtime::worker::converters::new_converter;
 use connect_runtime::worker::status::{StatusBoard, TaskId};
 use connect_runtime::worker::Worker;
 use connect_tests::Broker;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
-
-fn end_offset(consumer: &BaseConsumer, topic: &str) -> i64 {
-    consumer.fetch_watermarks(topic, 0, Duration::from_secs(10)).map(|(_, high)| high).unwrap_or(0)
-}
-
-fn wait_for_end(consumer: &BaseConsumer, topic: &str, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while end_offset(consumer, topic) < n {
-        assert!(Instant::now() < deadline, "{topic} did not reach {n} records");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// One converter of the raw-vs-connect table: its class and settings as set on the connector (none: the worker's
 /// JsonConverter without schemas).
@@ -129,17 +117,8 @@ fn raw(broker: &Broker, topic: &str, n: i64, size: usize, encoding: Encoding, ex
         }
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
-    wait_for_end(&consumer, topic, n);
+    wait_for_end(&consumer, topic, n, Duration::from_secs(600));
     (start.elapsed(), cpu_time() - cpu)
-}
-
-/// User plus system CPU time of this process so far.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes into the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// connect-rs: the generator plugin loaded from its `.so`, run as a standalone task.
@@ -208,17 +187,11 @@ fn connect_props(
     let task = worker
         .start_task(TaskId { connector: "bench".into(), task: 0 }, plugin, &connector, task_config)
         .expect("start task");
-    wait_for_end(&consumer, topic, n);
+    wait_for_end(&consumer, topic, n, Duration::from_secs(600));
     let (elapsed, cpu) = (start.elapsed(), cpu_time() - cpu);
     task.signal_stop();
     task.wait(Duration::from_secs(30));
     (elapsed, cpu)
-}
-
-fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
 }
 
 fn main() {
