@@ -9,7 +9,8 @@
 //! (connect-rs). The raw side decodes each value as an application doing the same work would (`str::from_utf8`,
 //! or `serde_json` for the JSON envelope). Prints records/s and the process's CPU time (user + system; for
 //! connect-rs without the bench thread that polls the count file) per million records of each side, best of 3
-//! rounds, and the ratios connect-rs / raw. `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`).
+//! rounds, and the ratios connect-rs / raw. `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`); a filter
+//! argument runs only the cases whose converter label contains it (`scripts/bench --bench sink_path -- String`).
 
 use connect_bench::{client, cpu_time, thread_cpu_time};
 use std::collections::BTreeMap;
@@ -175,7 +176,8 @@ fn connect(broker: &Broker, plugins: &Path, case: &Case, topic: &str, name: &str
 }
 
 fn main() {
-    // `cargo bench` passes --bench; a filter argument is ignored.
+    // `cargo bench` passes --bench; any other argument filters the cases by their label.
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let records: Option<u64> = std::env::var("BENCH_RECORDS").ok().map(|v| v.parse().expect("BENCH_RECORDS"));
     let plugins =
         connect_tests::plugin_dir(tempfile::tempdir().expect("dir").keep().as_path(), &["test_plugin_generator"]);
@@ -193,6 +195,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for (i, case) in cases.iter().enumerate() {
+        if !filters.is_empty() && !filters.iter().any(|f| case.label.contains(f.as_str())) {
+            continue;
+        }
         let n = records.unwrap_or(if case.size <= 100 { 200_000 } else { 100_000 });
         let value = case.value_bytes();
         let topic = format!("sink-{i}");

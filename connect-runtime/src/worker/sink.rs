@@ -362,6 +362,9 @@ pub(crate) struct WorkerSinkTask {
     /// The connector class, as errant-record reports name the failing class.
     connector_class: String,
     max_poll_records: usize,
+    /// The length of the last batch: the next one is allocated with room for as many records, so a steady stream
+    /// fills its batch without growing it record by record.
+    batch_capacity: usize,
     commit_interval: Duration,
     next_commit: Instant,
     control: Arc<TaskControl>,
@@ -436,6 +439,7 @@ impl WorkerSinkTask {
             errors: run.errors,
             connector_class: run.connector_class,
             max_poll_records: run.max_poll_records,
+            batch_capacity: 0,
             commit_interval: run.commit_interval,
             next_commit: Instant::now() + run.commit_interval,
             control: run.control,
@@ -645,7 +649,7 @@ impl WorkerSinkTask {
 
     /// Up to `max.poll.records` records: waits for the first, then takes what is already fetched.
     fn poll_batch(&mut self) -> Result<(RVec<SinkRecord>, Vec<Span>), ConnectError> {
-        let mut batch = RVec::new();
+        let mut batch = RVec::with_capacity(self.batch_capacity);
         let mut spans: Vec<Span> = Vec::new();
         let mut timeout = POLL_TIMEOUT;
         let mut processing = Processing {
@@ -677,6 +681,7 @@ impl WorkerSinkTask {
                 batch.push(record);
             }
         }
+        self.batch_capacity = batch.len();
         Ok((batch, spans))
     }
 }
