@@ -10,7 +10,6 @@
 //! Records are 8-byte keys and 100-byte values, binary embedded format. Best of `BRIDGE_BENCH_ROUNDS` rounds
 //! (default 3); prints records/s and the ratios Bridge / raw.
 
-use connect_bench::client;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -39,7 +38,7 @@ fn value() -> Vec<u8> {
 /// The raw baseline: `count` records to `topic`, pipelined, until all are acknowledged.
 fn raw_produce(broker: &Broker, topic: &str, count: usize) -> f64 {
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
+        broker.client_config().set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     let value = value();
     let started = Instant::now();
     for i in 0..count {
@@ -63,7 +62,7 @@ fn raw_produce(broker: &Broker, topic: &str, count: usize) -> f64 {
 /// before sending the next (as each HTTP client waits for its answer).
 fn raw_produce_waiting(broker: &Broker, topic: &str, count: usize) -> f64 {
     let producer: FutureProducer =
-        client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
+        broker.client_config().set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let started = Instant::now();
     runtime.block_on(async {
@@ -121,7 +120,7 @@ fn bridge_produce(base: &str, topic: &str, count: usize, per_request: usize) -> 
 
 /// The raw baseline of consumption: every record of partition 0 of `topic`.
 fn raw_consume(broker: &Broker, topic: &str, count: usize) -> f64 {
-    let consumer: BaseConsumer = client(broker).set("group.id", "raw-bench").create().expect("consumer");
+    let consumer: BaseConsumer = broker.client_config().set("group.id", "raw-bench").create().expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning).expect("partition");
     consumer.assign(&tpl).expect("assign");

@@ -29,7 +29,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
 
 const PARTITIONS: i32 = 10;
 
@@ -50,8 +49,7 @@ fn setup(broker: &Broker, topics: usize, groups: usize) {
     for t in 0..topics {
         broker.create_topic(&topic(t), PARTITIONS);
     }
-    let producer: ThreadedProducer<DefaultProducerContext> =
-        ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().expect("producer");
+    let producer: ThreadedProducer<DefaultProducerContext> = broker.client_config().create().expect("producer");
     for t in 0..topics {
         for p in 0..PARTITIONS {
             for r in 0..5 {

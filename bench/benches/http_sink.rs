@@ -24,7 +24,7 @@ use connect_tests::http_server::HttpServer;
 use connect_tests::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::{ClientConfig, Message};
+use rdkafka::Message;
 
 const VALUE_SIZE: usize = 100;
 
@@ -85,8 +85,8 @@ fn raw(
 ) -> Duration {
     let url = server.url("/bench");
     let client = reqwest::Client::new();
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
+    let consumer: BaseConsumer = broker
+        .client_config()
         .set("group.id", format!("raw-{topic}"))
         .set("enable.auto.commit", "false")
         .create()

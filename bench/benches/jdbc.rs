@@ -19,7 +19,7 @@
 //! reaches M. Prints rows/s and the ratio connect-rs / raw, best of 3 rounds (`JDBC_BENCH_ROUNDS`;
 //! `JDBC_BENCH_SINK_ROWS` sets N, 200,000 by default).
 
-use connect_bench::{client, wait_for_end};
+use connect_bench::wait_for_end;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -128,7 +128,8 @@ fn raw_sink(runtime: &tokio::runtime::Runtime, pool: &PgPool, broker: &Broker, t
         .expect("create table");
     });
     let poller = Poller::start(table.clone(), n - 1);
-    let consumer: BaseConsumer = client(broker)
+    let consumer: BaseConsumer = broker
+        .client_config()
         .set("group.id", format!("raw-{topic}"))
         .set("enable.auto.commit", "false")
         .create()
@@ -238,10 +239,10 @@ fn produce_sink_records(broker: &Broker, topic: &str, n: i64) {
 /// Raw sqlx + serde_json + rdkafka: the table paged by id, each row produced as a JSON object.
 fn raw_source(runtime: &tokio::runtime::Runtime, broker: &Broker, table: &str, topic: &str, n: i64) -> Duration {
     broker.create_topic(topic, 1);
-    let consumer: BaseConsumer = client(broker).create().expect("consumer");
+    let consumer: BaseConsumer = broker.client_config().create().expect("consumer");
     let start = Instant::now();
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
+        broker.client_config().set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     let sql = format!(
         "SELECT \"id\",\"name\",\"amount\",\"qty\" FROM \"{table}\" WHERE \"id\" > $1 ORDER BY \"id\" ASC LIMIT \
          {SOURCE_BATCH}"
@@ -308,7 +309,7 @@ fn connect_source(broker: &Broker, registry: &Arc<PluginRegistry>, table: &str, 
     let mut task_config = connector.clone();
     task_config.insert("tables".into(), format!("public.{table}"));
     task_config.insert("tables.fetched".into(), "true".into());
-    let consumer: BaseConsumer = client(broker).create().expect("consumer");
+    let consumer: BaseConsumer = broker.client_config().create().expect("consumer");
     let start = Instant::now();
     let task = worker.start_task(TaskId { connector: name, task: 0 }, plugin, &connector, task_config).expect("start");
     wait_for_end(&consumer, &topic, n, Duration::from_secs(900));

@@ -9,7 +9,6 @@
 //! creation and the group's rebalance are not counted; nor is the raw loop's start). Best of `ROUNDS` rounds;
 //! prints records/s and the ratio connector / raw.
 
-use connect_bench::client;
 use std::time::{Duration, Instant};
 
 use connect_tests::mirror::{mirror_config, produce, SOURCE};
@@ -25,7 +24,7 @@ const TOPIC: &str = "bench";
 /// Runs `work` while watching `topic` on `target` fill up; the rate from the first record seen to the N-th (or,
 /// after 300 s, to what arrived by then, printed as such).
 fn measure(target: &Broker, topic: &str, work: impl FnOnce() + Send) -> f64 {
-    let watcher: BaseConsumer = client(target).create().expect("consumer");
+    let watcher: BaseConsumer = target.client_config().create().expect("consumer");
     // Every ListOffsets costs tansu a query: ask every 50 ms, and only once the topic exists (asking for a topic
     // that does not exist waits out the whole timeout).
     let count = || {
@@ -62,7 +61,8 @@ fn measure(target: &Broker, topic: &str, work: impl FnOnce() + Send) -> f64 {
 
 /// The raw loop: consume `TOPIC` on A from the beginning, produce every record unchanged to `target` on B.
 fn raw_copy(a: &Broker, b: &Broker, target: &str) {
-    let consumer: BaseConsumer = client(a)
+    let consumer: BaseConsumer = a
+        .client_config()
         .set("group.id", format!("raw-{target}"))
         .set("enable.auto.commit", "false")
         .create()
@@ -71,7 +71,7 @@ fn raw_copy(a: &Broker, b: &Broker, target: &str) {
     tpl.add_partition_offset(TOPIC, 0, Offset::Beginning).expect("partition");
     consumer.assign(&tpl).expect("assign");
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client(b).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
+        b.client_config().set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     let mut copied = 0;
     while copied < RECORDS {
         let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else { continue };

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use connect_tests::{all_running, task_workers, Broker, DistributedWorker};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::ClientConfig;
 use serde_json::json;
 
 const ROUNDS: usize = 3;
@@ -27,8 +26,8 @@ const MAX_DELAY_MS: u64 = 3000;
 
 fn raw_join(broker: &Broker, group: &str) -> Duration {
     let consumer = |id: &str| -> BaseConsumer {
-        ClientConfig::new()
-            .set("bootstrap.servers", broker.bootstrap())
+        broker
+            .client_config()
             .set("group.id", group)
             .set("client.id", id)
             .set("session.timeout.ms", SESSION_TIMEOUT_MS.to_string())

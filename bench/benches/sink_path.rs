@@ -12,7 +12,7 @@
 //! rounds, and the ratios connect-rs / raw. `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`); a filter
 //! argument runs only the cases whose converter label contains it (`scripts/bench --bench sink_path -- String`).
 
-use connect_bench::{client, cpu_time, thread_cpu_time};
+use connect_bench::{cpu_time, thread_cpu_time};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -76,7 +76,7 @@ impl Case {
 /// Writes `n` records of `value` into `topic` and waits until the broker acknowledged them all.
 fn fill(broker: &Broker, topic: &str, n: u64, value: &[u8]) {
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client(broker).set("acks", "all").set("linger.ms", "5").create().expect("producer");
+        broker.client_config().set("acks", "all").set("linger.ms", "5").create().expect("producer");
     for _ in 0..n {
         let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(value);
         loop {
@@ -97,7 +97,8 @@ fn fill(broker: &Broker, topic: &str, n: u64, value: &[u8]) {
 /// string); returns the elapsed and the CPU time.
 fn raw(broker: &Broker, topic: &str, group: &str, n: u64, json: bool) -> (Duration, Duration) {
     let (start, cpu) = (Instant::now(), cpu_time());
-    let consumer: BaseConsumer = client(broker)
+    let consumer: BaseConsumer = broker
+        .client_config()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")

@@ -14,7 +14,7 @@
 //! async adapter driving `async fn poll` on the plugin's tokio runtime) against the sync generator, records/s and
 //! the process's CPU time per record, and their ratios.
 
-use connect_bench::{client, cpu_time, wait_for_end};
+use connect_bench::{cpu_time, wait_for_end};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -84,10 +84,10 @@ enum Encoding {
 /// Raw rdkafka: for each of `n` records, makes the generator's value (a string of `size` characters), encodes it
 /// as `encoding` (the bytes the connector's converter writes) and sends it; returns the elapsed and the CPU time.
 fn raw(broker: &Broker, topic: &str, n: i64, size: usize, encoding: Encoding, expected: &[u8]) -> (Duration, Duration) {
-    let consumer: BaseConsumer = client(broker).create().expect("consumer");
+    let consumer: BaseConsumer = broker.client_config().create().expect("consumer");
     let (start, cpu) = (Instant::now(), cpu_time());
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client(broker).set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
+        broker.client_config().set("acks", "all").set("enable.idempotence", "true").create().expect("producer");
     let body = "x".repeat(size);
     let mut payload = Vec::with_capacity(size + 100);
     for i in 0..n {
@@ -182,7 +182,7 @@ fn connect_props(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let consumer: BaseConsumer = client(broker).create().expect("consumer");
+    let consumer: BaseConsumer = broker.client_config().create().expect("consumer");
     let (start, cpu) = (Instant::now(), cpu_time());
     let task = worker
         .start_task(TaskId { connector: "bench".into(), task: 0 }, plugin, &connector, task_config)

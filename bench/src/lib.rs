@@ -3,16 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use connect_tests::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::ClientConfig;
-
-/// Client settings for `broker`.
-pub fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
-}
 
 /// The end offset of partition 0 of `topic` (0 while unknown).
 pub fn end_offset(consumer: &BaseConsumer, topic: &str) -> i64 {

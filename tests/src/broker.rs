@@ -151,7 +151,8 @@ impl Broker {
         self.dir.path()
     }
 
-    fn client_config(&self) -> ClientConfig {
+    /// Client settings for this broker (`bootstrap.servers` only), for the tests' and benches' own clients.
+    pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", self.bootstrap());
         config

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::ClientConfig;
 
 use crate::broker::free_port;
 use crate::{Broker, ConnectProcess};
@@ -125,12 +124,6 @@ impl ExporterProcess {
     }
 }
 
-fn client(broker: &Broker) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", broker.bootstrap());
-    config
-}
-
 /// Produces `count` records into `partition` of `topic` and waits for their acknowledgements.
 pub fn produce_to(broker: &Broker, topic: &str, partition: i32, count: usize) {
     if count == 0 {
@@ -138,7 +131,7 @@ pub fn produce_to(broker: &Broker, topic: &str, partition: i32, count: usize) {
     }
     // One record per batch: the end offset then moves record by record whatever the storage engine.
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client(broker).set("acks", "all").set("linger.ms", "0").create().expect("producer");
+        broker.client_config().set("acks", "all").set("linger.ms", "0").create().expect("producer");
     for i in 0..count {
         let value = format!("record-{i}");
         producer
@@ -153,7 +146,7 @@ pub fn produce_to(broker: &Broker, topic: &str, partition: i32, count: usize) {
 /// (an assigned consumer, as MirrorMaker or tools commit).
 pub fn commit(broker: &Broker, group: &str, offsets: &[(&str, i32, i64)]) {
     let consumer: BaseConsumer =
-        client(broker).set("group.id", group).set("enable.auto.commit", "false").create().expect("consumer");
+        broker.client_config().set("group.id", group).set("enable.auto.commit", "false").create().expect("consumer");
     let mut list = TopicPartitionList::new();
     for (topic, partition, offset) in offsets {
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset)).expect("partition");
@@ -163,7 +156,8 @@ pub fn commit(broker: &Broker, group: &str, offsets: &[(&str, i32, i64)]) {
 
 /// A consumer that joined `group` subscribed to `topics` and commits nothing; it stays a member while alive.
 pub fn member(broker: &Broker, group: &str, topics: &[&str]) -> BaseConsumer {
-    let consumer: BaseConsumer = client(broker)
+    let consumer: BaseConsumer = broker
+        .client_config()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("session.timeout.ms", "30000")
