@@ -203,6 +203,13 @@ pub trait FfiSinkTask: Send {
     fn canceller(&self) -> ROption<TaskCancellerBox> {
         ROption::RNone
     }
+    /// An empty batch with room for `capacity` records, allocated by the plugin: the runtime fills it and hands it
+    /// back to `put`, where it becomes the task's `Vec` without a copy (a buffer the runtime allocated would be
+    /// copied, since it crosses allocators). A plugin built before this method existed gets the default, run by the
+    /// runtime: then `put` copies as before.
+    fn record_buffer(&self, capacity: usize) -> RVec<SinkRecord> {
+        RVec::with_capacity(capacity)
+    }
 }
 
 /// Implemented by plugins: interrupts what a task is blocked in, from another thread, when the runtime stops it

@@ -119,6 +119,12 @@ impl SinkTaskHandle {
         self.0.close(partitions.into()).into_result()
     }
 
+    /// An empty batch with room for `capacity` records, allocated by the plugin, so that `put` takes it without a
+    /// copy.
+    pub fn record_buffer(&self, capacity: usize) -> RVec<SinkRecord> {
+        self.0.record_buffer(capacity)
+    }
+
     /// Delivers a batch.
     pub fn put(&mut self, records: RVec<SinkRecord>) -> Result<(), ConnectError> {
         self.0.put(records).into_result()

@@ -6,6 +6,7 @@
 //! so nothing is lost and no copy of the batch is kept.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -362,6 +363,8 @@ pub(crate) struct WorkerSinkTask {
     /// The connector class, as errant-record reports name the failing class.
     connector_class: String,
     max_poll_records: usize,
+    /// The topic name of the last consumed message.
+    topic: TopicName,
     /// The length of the last batch: the next one is allocated with room for as many records, so a steady stream
     /// fills its batch without growing it record by record.
     batch_capacity: usize,
@@ -439,6 +442,7 @@ impl WorkerSinkTask {
             errors: run.errors,
             connector_class: run.connector_class,
             max_poll_records: run.max_poll_records,
+            topic: TopicName::default(),
             batch_capacity: 0,
             commit_interval: run.commit_interval,
             next_commit: Instant::now() + run.commit_interval,
@@ -649,7 +653,8 @@ impl WorkerSinkTask {
 
     /// Up to `max.poll.records` records: waits for the first, then takes what is already fetched.
     fn poll_batch(&mut self) -> Result<(RVec<SinkRecord>, Vec<Span>), ConnectError> {
-        let mut batch = RVec::with_capacity(self.batch_capacity);
+        // Allocated by the plugin, which then takes it as it is.
+        let mut batch = self.shared.task().record_buffer(self.batch_capacity);
         let mut spans: Vec<Span> = Vec::new();
         let mut timeout = POLL_TIMEOUT;
         let mut processing = Processing {
@@ -672,17 +677,40 @@ impl WorkerSinkTask {
                     break;
                 }
             };
-            let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
-            match spans.iter_mut().find(|s| s.tp.partition == partition && s.tp.topic == topic) {
+            let (topic, partition, offset) = (self.topic.of(&message), message.partition(), message.offset());
+            match spans.iter_mut().find(|s| s.tp.partition == partition && s.tp.topic == *topic) {
                 Some(span) => span.last = offset,
-                None => spans.push(Span { tp: TopicPartition::new(topic, partition), first: offset, last: offset }),
+                None => spans.push(Span {
+                    tp: TopicPartition { topic: topic.clone(), partition },
+                    first: offset,
+                    last: offset,
+                }),
             }
-            if let Some(record) = processing.process(&message)? {
+            if let Some(record) = processing.process(&message, topic)? {
                 batch.push(record);
             }
         }
         self.batch_capacity = batch.len();
         Ok((batch, spans))
+    }
+}
+
+/// The topic name of the last consumed message: librdkafka gives each message's topic as a C string, which
+/// `Message::topic` measures and checks as UTF-8 every time; a run of messages from one topic reads it once.
+#[derive(Default)]
+struct TopicName {
+    name: RString,
+}
+
+impl TopicName {
+    /// The name of `message`'s topic.
+    fn of(&mut self, message: &BorrowedMessage<'_>) -> &RString {
+        // SAFETY: the message holds a reference on its topic handle, which owns the NUL-terminated name.
+        let name = unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_topic_name(message.topic_ptr())) };
+        if name.to_bytes() != self.name.as_bytes() {
+            self.name = RString::from(message.topic());
+        }
+        &self.name
     }
 }
 
@@ -700,10 +728,10 @@ struct Processing<'a> {
 impl Processing<'_> {
     /// Converts and transforms one consumed message; `None` when a transformation dropped it or it failed with a
     /// tolerated error (then it was reported).
-    fn process(&mut self, message: &BorrowedMessage<'_>) -> Result<Option<SinkRecord>, ConnectError> {
+    fn process(&mut self, message: &BorrowedMessage<'_>, topic: &RString) -> Result<Option<SinkRecord>, ConnectError> {
         let control = self.control;
         let stopping = || control.stopping();
-        let record = match self.converters.convert(message, self.errors, &stopping)? {
+        let record = match self.converters.convert(message, topic, self.errors, &stopping)? {
             Ok(record) => record,
             Err(failure) => {
                 report(self.id, self.errors, self.shared, &raw_record(message), &failure)?;
@@ -776,10 +804,11 @@ impl SinkConverters {
     fn convert(
         &mut self,
         message: &BorrowedMessage<'_>,
+        topic_name: &RString,
         errors: &mut RetryWithTolerance,
         stopping: &dyn Fn() -> bool,
     ) -> Result<Result<SinkRecord, Failure>, ConnectError> {
-        let topic = message.topic();
+        let topic = topic_name.as_str();
         let at = || format!("topic {topic} partition {} offset {}", message.partition(), message.offset());
         let key_converter = &mut self.key;
         let (key_schema, key) = match errors.execute(Stage::KeyConverter, &self.classes.key, stopping, || {
@@ -822,7 +851,7 @@ impl SinkConverters {
             Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
         };
         Ok(Ok(SinkRecord {
-            topic: RString::from(topic),
+            topic: topic_name.clone(),
             kafka_partition: message.partition(),
             kafka_offset: message.offset(),
             key_schema: key_schema.into(),
