@@ -6,13 +6,17 @@
 //! (`{"schema":{"type":"string",...},"payload":"..."}`), of 100 B and 1 KiB strings. Each side then reads all N
 //! records as a new consumer group (auto commit off, `auto.offset.reset=earliest`, as the worker's sink consumer),
 //! timed from the start until the last record was read (raw) or the counting sink wrote N into its `count.file`
-//! (connect-rs). The raw side decodes each value as an application doing the same work would (`str::from_utf8`,
-//! or `serde_json` for the JSON envelope). Prints records/s and the process's CPU time (user + system; for
-//! connect-rs without the bench thread that polls the count file) per million records of each side, best of 3
-//! rounds, and the ratios connect-rs / raw. `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`); a filter
-//! argument runs only the cases whose converter label contains it (`scripts/bench --bench sink_path -- String`).
+//! (connect-rs). The raw side takes from each message what a sink task gets (topic, partition, offset, timestamp,
+//! key, headers and value), decoding key and value as an application doing the same work would (`str::from_utf8`,
+//! or `serde_json` for the JSON envelope); until 2026-12-07 it read the value only. Prints records/s and the
+//! process's CPU time (user + system; for connect-rs without the bench thread that polls the count file) per million
+//! records of each side over 7 rounds (raw and connect-rs alternating): the best throughput, the median CPU time,
+//! and the ratios connect-rs / raw (CPU: of the medians, and of the lowest figures). `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`),
+//! `BENCH_ROUNDS` the rounds; a filter argument runs only the cases whose converter label and string size contain it
+//! (`scripts/bench --bench sink_path -- String`, `-- "String 100"`).
 
 use connect_bench::{cpu_time, thread_cpu_time};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use connect_runtime::worker::status::{StatusBoard, TaskId};
 use connect_runtime::worker::Worker;
 use connect_tests::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers as _;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::Message;
 
@@ -92,9 +97,33 @@ fn fill(broker: &Broker, topic: &str, n: u64, value: &[u8]) {
     producer.flush(Duration::from_secs(600)).expect("flush");
 }
 
-/// Raw rdkafka: a consumer in a new group reads the whole topic and decodes each value as an application would for
-/// the same work (`str::from_utf8` into a `String`, or `serde_json` for the JSON envelope, taking the payload
-/// string); returns the elapsed and the CPU time.
+/// What the raw consumer takes from each message: every field a sink task gets, as an application doing the same
+/// work would (the topic borrowed from the message, the key, value and header values decoded).
+#[allow(dead_code)] // the fields are only read through `black_box`
+struct Received<'a> {
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    key: Option<String>,
+    headers: Vec<(String, Option<String>)>,
+    value: Option<String>,
+}
+
+/// Bytes as the string they carry: `str::from_utf8` into a `String`, or `serde_json` for a JSON envelope, taking its
+/// payload string.
+fn decode(bytes: &[u8], json: bool) -> String {
+    if json {
+        let envelope: serde_json::Value = serde_json::from_slice(bytes).expect("JSON value");
+        envelope["payload"].as_str().expect("string payload").to_owned()
+    } else {
+        std::str::from_utf8(bytes).expect("UTF-8 value").to_owned()
+    }
+}
+
+/// Raw rdkafka: a consumer in a new group reads the whole topic and takes every message's fields as an application
+/// doing the same work would ([`Received`]); returns the elapsed and the CPU time.
+#[inline(never)] // a frame of its own, for profilers
 fn raw(broker: &Broker, topic: &str, group: &str, n: u64, json: bool) -> (Duration, Duration) {
     let (start, cpu) = (Instant::now(), cpu_time());
     let consumer: BaseConsumer = broker
@@ -112,20 +141,57 @@ fn raw(broker: &Broker, topic: &str, group: &str, n: u64, json: bool) -> (Durati
         assert!(Instant::now() < deadline, "raw consumer read {read} of {n} records of {topic}");
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message.expect("consume");
-            let payload = message.payload().unwrap_or_default();
-            let text: String = if json {
-                let envelope: serde_json::Value = serde_json::from_slice(payload).expect("JSON value");
-                envelope["payload"].as_str().expect("string payload").to_owned()
-            } else {
-                std::str::from_utf8(payload).expect("UTF-8 value").to_owned()
+            let record = Received {
+                topic: message.topic(),
+                partition: message.partition(),
+                offset: message.offset(),
+                timestamp: message.timestamp().to_millis(),
+                key: message.key().map(|k| decode(k, json)),
+                headers: message
+                    .headers()
+                    .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(|v| decode(v, json)))).collect())
+                    .unwrap_or_default(),
+                value: message.payload().map(|v| decode(v, json)),
             };
-            bytes += text.len();
+            bytes += std::hint::black_box(&record).value.as_ref().map_or(0, String::len);
             read += 1;
         }
     }
     let result = (start.elapsed(), cpu_time() - cpu);
     std::hint::black_box(bytes);
     result
+}
+
+/// The elapsed and CPU times of one side's rounds.
+#[derive(Default)]
+struct Rounds {
+    elapsed: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Rounds {
+    fn add(&mut self, (elapsed, cpu): (Duration, Duration)) {
+        self.elapsed.push(elapsed);
+        self.cpu.push(cpu);
+        self.cpu.sort();
+    }
+
+    fn best_elapsed(&self) -> Duration {
+        self.elapsed.iter().copied().min().unwrap_or_default()
+    }
+
+    fn lowest_cpu(&self) -> Duration {
+        self.cpu.first().copied().unwrap_or_default()
+    }
+
+    /// The middle figure (the mean of the two middle ones for an even count).
+    fn median_cpu(&self) -> Duration {
+        match self.cpu.len() {
+            0 => Duration::ZERO,
+            n if n % 2 == 1 => self.cpu[n / 2],
+            n => (self.cpu[n / 2 - 1] + self.cpu[n / 2]) / 2,
+        }
+    }
 }
 
 /// The running total the counting sink wrote (0 before its first write).
@@ -135,6 +201,7 @@ fn count(file: &Path) -> u64 {
 
 /// connect-rs: the counting sink plugin as one standalone task reading the topic; returns the elapsed and the CPU
 /// time.
+#[inline(never)] // a frame of its own, for profilers
 fn connect(broker: &Broker, plugins: &Path, case: &Case, topic: &str, name: &str, n: u64) -> (Duration, Duration) {
     let dir = tempfile::tempdir().expect("temp dir");
     let props: BTreeMap<String, String> = [("bootstrap.servers".to_string(), broker.bootstrap())].into_iter().collect();
@@ -183,7 +250,7 @@ fn main() {
     let plugins =
         connect_tests::plugin_dir(tempfile::tempdir().expect("dir").keep().as_path(), &["test_plugin_generator"]);
     let broker = Broker::start();
-    let rounds = 3;
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().map(|v| v.parse().expect("BENCH_ROUNDS")).unwrap_or(7);
     let cases = [
         Case { label: "String", converter: STRING_CONVERTER, size: 100 },
         Case { label: "String", converter: STRING_CONVERTER, size: 1024 },
@@ -192,11 +259,12 @@ fn main() {
     ];
     println!(
         "| converter | string | bytes/record | records | raw rdkafka (records/s) | connect-rs (records/s) | ratio | \
-         CPU s/M records, raw | connect-rs | CPU ratio |"
+         CPU s/M records (median), raw | connect-rs | CPU ratio (median) | CPU ratio (lowest) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (i, case) in cases.iter().enumerate() {
-        if !filters.is_empty() && !filters.iter().any(|f| case.label.contains(f.as_str())) {
+        let name = format!("{} {}", case.label, case.size);
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
         let n = records.unwrap_or(if case.size <= 100 { 200_000 } else { 100_000 });
@@ -204,26 +272,25 @@ fn main() {
         let topic = format!("sink-{i}");
         broker.create_topic(&topic, 1);
         fill(&broker, &topic, n, &value);
-        let (mut raw_best, mut connect_best) = ((Duration::MAX, Duration::MAX), (Duration::MAX, Duration::MAX));
+        let (mut raw_runs, mut connect_runs) = (Rounds::default(), Rounds::default());
         for round in 0..rounds {
-            let r = raw(&broker, &topic, &format!("raw-{i}-{round}"), n, case.converter == JSON_CONVERTER);
-            let c = connect(&broker, &plugins, case, &topic, &format!("sink-{i}-{round}"), n);
-            raw_best = (raw_best.0.min(r.0), raw_best.1.min(r.1));
-            connect_best = (connect_best.0.min(c.0), connect_best.1.min(c.1));
+            raw_runs.add(raw(&broker, &topic, &format!("raw-{i}-{round}"), n, case.converter == JSON_CONVERTER));
+            connect_runs.add(connect(&broker, &plugins, case, &topic, &format!("sink-{i}-{round}"), n));
         }
         let rate = |elapsed: Duration| n as f64 / elapsed.as_secs_f64();
         let per_million = |cpu: Duration| cpu.as_secs_f64() * 1e6 / n as f64;
         println!(
-            "| {} | {} B | {} | {n} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} B | {} | {n} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             case.label,
             case.size,
             value.len(),
-            rate(raw_best.0),
-            rate(connect_best.0),
-            rate(connect_best.0) / rate(raw_best.0),
-            per_million(raw_best.1),
-            per_million(connect_best.1),
-            per_million(connect_best.1) / per_million(raw_best.1),
+            rate(raw_runs.best_elapsed()),
+            rate(connect_runs.best_elapsed()),
+            rate(connect_runs.best_elapsed()) / rate(raw_runs.best_elapsed()),
+            per_million(raw_runs.median_cpu()),
+            per_million(connect_runs.median_cpu()),
+            per_million(connect_runs.median_cpu()) / per_million(raw_runs.median_cpu()),
+            per_million(connect_runs.lowest_cpu()) / per_million(raw_runs.lowest_cpu()),
         );
     }
 }
