@@ -11,9 +11,9 @@
 //! or `serde_json` for the JSON envelope); until 2026-12-07 it read the value only. Prints records/s and the
 //! process's CPU time (user + system; for connect-rs without the bench thread that polls the count file) per million
 //! records of each side over 7 rounds (raw and connect-rs alternating): the best throughput, the median CPU time,
-//! and the ratios connect-rs / raw (CPU: of the medians, and of the lowest figures). `BENCH_RECORDS` sets N (a quick check: `BENCH_RECORDS=2000`),
-//! `BENCH_ROUNDS` the rounds; a filter argument runs only the cases whose converter label and string size contain it
-//! (`scripts/bench --bench sink_path -- String`, `-- "String 100"`).
+//! and the ratios connect-rs / raw (CPU: of the medians, and of the lowest figures). `BENCH_RECORDS` sets N (a quick
+//! check: `BENCH_RECORDS=2000`), `BENCH_ROUNDS` the rounds; a filter argument runs only the cases whose converter
+//! label and string size contain it (`scripts/bench --bench sink_path -- String`, `-- "String 100"`).
 
 use connect_bench::{cpu_time, thread_cpu_time};
 
@@ -173,7 +173,6 @@ impl Rounds {
     fn add(&mut self, (elapsed, cpu): (Duration, Duration)) {
         self.elapsed.push(elapsed);
         self.cpu.push(cpu);
-        self.cpu.sort();
     }
 
     fn best_elapsed(&self) -> Duration {
@@ -181,15 +180,17 @@ impl Rounds {
     }
 
     fn lowest_cpu(&self) -> Duration {
-        self.cpu.first().copied().unwrap_or_default()
+        self.cpu.iter().copied().min().unwrap_or_default()
     }
 
-    /// The middle figure (the mean of the two middle ones for an even count).
+    /// The middle CPU time (the mean of the two middle ones for an even count).
     fn median_cpu(&self) -> Duration {
-        match self.cpu.len() {
+        let mut cpu = self.cpu.clone();
+        cpu.sort();
+        match cpu.len() {
             0 => Duration::ZERO,
-            n if n % 2 == 1 => self.cpu[n / 2],
-            n => (self.cpu[n / 2 - 1] + self.cpu[n / 2]) / 2,
+            n if n % 2 == 1 => cpu[n / 2],
+            n => (cpu[n / 2 - 1] + cpu[n / 2]) / 2,
         }
     }
 }
@@ -244,7 +245,7 @@ fn connect(broker: &Broker, plugins: &Path, case: &Case, topic: &str, name: &str
 }
 
 fn main() {
-    // `cargo bench` passes --bench; any other argument filters the cases by their label.
+    // `cargo bench` passes --bench; any other argument filters the cases by their label and string size.
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let records: Option<u64> = std::env::var("BENCH_RECORDS").ok().map(|v| v.parse().expect("BENCH_RECORDS"));
     let plugins =
