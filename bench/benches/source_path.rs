@@ -8,8 +8,8 @@
 //! schemas (the worker's setting), StringConverter, and JsonConverter with schemas (the envelope
 //! `{"schema":{"type":"string",...},"payload":"..."}`), set on the connector; the raw side does the same work as an
 //! application would: per record it makes the string and encodes it into the bytes that converter writes (serde_json
-//! for JSON). `BENCH_RECORDS` sets N for every case (a quick check: `BENCH_RECORDS=2000`). Then the same
-//! source path with a
+//! for JSON). `BENCH_RECORDS` sets N for every case (a quick check: `BENCH_RECORDS=2000`); a filter argument
+//! (`-- "JSON with schema 1082"`: label and value size) runs only the matching cases. Then the same source path with a
 //! chain of three of Kafka's transformations against none, and that ratio; then the async generator (connect-api's
 //! async adapter driving `async fn poll` on the plugin's tokio runtime) against the sync generator, records/s and
 //! the process's CPU time per record, and their ratios.
@@ -195,7 +195,9 @@ fn connect_props(
 }
 
 fn main() {
-    // `cargo bench` passes --bench; a filter argument is ignored.
+    // `cargo bench` passes --bench; any other argument runs only the converter cases whose label and value size
+    // (`"JSON with schema 1082"`) contain it, and skips the transformation and async sections.
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let plugins = connect_tests::plugin_dir(
         tempfile::tempdir().expect("dir").keep().as_path(),
         &["test_plugin_generator", "test_plugin_async"],
@@ -230,6 +232,10 @@ fn main() {
         for size in sizes {
             let n = records.unwrap_or(if size <= 100 { 200_000 } else { 100_000 });
             let payload = converter.value_bytes(size);
+            let name = format!("{} {}", converter.label, payload.len());
+            if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+                continue;
+            }
             let props = converter.connector_props();
             let (mut raw_best, mut connect_best) = ((Duration::MAX, Duration::MAX), (Duration::MAX, Duration::MAX));
             for round in 0..rounds {
@@ -256,6 +262,10 @@ fn main() {
                 per_million(connect_best.1) / per_million(raw_best.1),
             );
         }
+    }
+
+    if !filters.is_empty() {
+        return;
     }
 
     // A chain of three transformations that leave the bytes as they are, so both sides write the same records:

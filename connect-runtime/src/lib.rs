@@ -8,8 +8,11 @@
 //! - [`herder`]: what runs (standalone now; distributed later);
 //! - [`storage`]: offset stores;
 //! - [`metrics`]: Prometheus metrics, named as Kafka Connect's are under Strimzi's JMX exporter rules;
-//! - [`config`]: worker and connector configuration files.
+//! - [`config`]: worker and connector configuration files;
+//! - `alloc`: the process's allocator (jemalloc with a small thread cache), for every binary linking this crate.
 
+#[cfg(not(test))]
+pub mod alloc;
 pub mod cli;
 pub mod config;
 pub mod group;

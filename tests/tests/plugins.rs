@@ -1,5 +1,6 @@
 //! Plugin discovery: bad files (garbage, foreign libraries, incompatible plugins) are skipped with a clear reason while the good ones load; a library dropped into
-//! plugin.path after start is found by the rescan an unknown class triggers.
+//! plugin.path after start is found by the rescan an unknown class triggers; the worker runs on its own allocator
+//! (jemalloc, with the thread cache `connect_runtime::alloc` sets) beside the plugins' C library malloc.
 
 use std::time::Duration;
 
@@ -85,4 +86,25 @@ fn each_library_gets_its_own_module_and_late_files_are_found_by_a_rescan() {
             && unknown.to_string().contains("com.connectrs.test.FaultySourceConnector"),
         "{unknown}"
     );
+}
+
+#[test]
+fn the_worker_allocates_with_jemalloc_and_its_small_thread_cache_and_plugins_still_load() {
+    // The test binary links connect-runtime, as the `connect` binary and the benches do.
+    assert_eq!(connect_runtime::alloc::option("opt.tcache_max"), Some(1024));
+
+    // The `connect` binary: jemalloc prints its options at exit when its environment asks for it. Listing plugins
+    // loads a library that allocates with the C library's malloc and hands strings to the worker.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["connect_file"]);
+    let mut command = std::process::Command::new(tools::connect_binary());
+    command
+        .args(["plugins", "list", "--plugin-path", plugins.to_str().unwrap()])
+        .env("_RJEM_MALLOC_CONF", "stats_print:true,stats_print_opts:mdablxeh");
+    let mut list = ConnectProcess::start_command(command, &dir.path().join("list.log"));
+    assert!(list.wait_exit(Duration::from_secs(30)).success(), "{}", list.output());
+    let output = list.output();
+    assert!(output.contains("org.apache.kafka.connect.file.FileStreamSinkConnector"), "{output}");
+    assert!(output.contains("opt.tcache_max: 1024"), "{output}");
+    assert!(output.contains("opt.lg_tcache_nslots_mul: -2"), "{output}");
 }
